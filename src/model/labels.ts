@@ -1,0 +1,109 @@
+/** One class of a classifier: its output index, optional WordNet id, and names (the first is the display name). */
+export interface ClassInfo {
+  index: number;
+  wnid?: string;
+  names: string[];
+}
+
+/** A class reference could not be resolved: unknown name, ambiguous name, or index out of range. */
+export class ClassLookupError extends Error {
+  override name = 'ClassLookupError';
+}
+
+function levenshtein(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length];
+}
+
+/** The class labels of a classifier, with lookup by index, WordNet id or name. */
+export class ClassLabels {
+  private readonly byName = new Map<string, ClassInfo[]>();
+  private readonly byWnid = new Map<string, ClassInfo>();
+
+  constructor(readonly classes: readonly ClassInfo[]) {
+    for (const c of classes) {
+      if (c.wnid) this.byWnid.set(c.wnid.toLowerCase(), c);
+      for (const n of c.names) {
+        const key = n.toLowerCase();
+        const list = this.byName.get(key) ?? [];
+        if (!list.includes(c)) list.push(c);
+        this.byName.set(key, list);
+      }
+    }
+  }
+
+  /** Labels from JSON: `[{wnid, names}]` (netvis/ImageNet form) or a plain array of names. */
+  static fromJson(json: unknown, source = 'labels'): ClassLabels {
+    if (!Array.isArray(json)) throw new Error(`${source}: expected a JSON array of class labels`);
+    return new ClassLabels(
+      json.map((entry, index): ClassInfo => {
+        if (typeof entry === 'string') return { index, names: [entry] };
+        if (entry && Array.isArray(entry.names) && entry.names.length > 0) {
+          return {
+            index,
+            wnid: typeof entry.wnid === 'string' ? entry.wnid : undefined,
+            names: entry.names.map(String),
+          };
+        }
+        throw new Error(`${source}: entry ${index} is neither a name nor {"wnid", "names": [...]}`);
+      }),
+    );
+  }
+
+  get size(): number {
+    return this.classes.length;
+  }
+
+  /** Display name of class `index` (its first name). */
+  name(index: number): string {
+    return this.classes[index]?.names[0] ?? `class ${index}`;
+  }
+
+  /** Resolves a class given as an index (number or digits), a WordNet id (`n01774750`) or a name (case-insensitive). */
+  resolve(ref: string | number): ClassInfo {
+    const text = String(ref).trim();
+    if (/^\d+$/.test(text)) {
+      const c = this.classes[Number(text)];
+      if (!c) throw new ClassLookupError(`class index ${text} is out of range (0 to ${this.size - 1})`);
+      return c;
+    }
+    const key = text.toLowerCase();
+    const byWnid = this.byWnid.get(key);
+    if (byWnid) return byWnid;
+    const matches = this.byName.get(key);
+    if (matches?.length === 1) return matches[0];
+    if (matches && matches.length > 1) {
+      const primary = matches.filter((c) => c.names[0].toLowerCase() === key);
+      if (primary.length === 1) return primary[0];
+      const options = matches.map((c) => `${c.index} (${c.names.join(', ')})`).join('; ');
+      throw new ClassLookupError(`class name '${text}' is ambiguous: give an index: ${options}`);
+    }
+    throw new ClassLookupError(
+      `unknown class '${text}'; closest: ${this.closest(key, 5)
+        .map((n) => `'${n}'`)
+        .join(', ')}`,
+    );
+  }
+
+  /** The `count` class names closest to `text` (substring matches first, then by edit distance). */
+  closest(text: string, count = 5): string[] {
+    const key = text.toLowerCase();
+    const scored = [...this.byName.keys()].map((n) => ({
+      n,
+      score: (n.includes(key) || key.includes(n) ? 0 : 1000) + levenshtein(key, n),
+    }));
+    scored.sort((a, b) => a.score - b.score || a.n.localeCompare(b.n));
+    return scored
+      .slice(0, count)
+      .map((s) => this.byName.get(s.n)![0].names.find((x) => x.toLowerCase() === s.n)!);
+  }
+}

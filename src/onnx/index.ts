@@ -1,0 +1,4 @@
+export * from './proto.js';
+export * from './attributes.js';
+export * from './tensor-proto.js';
+export * from './graph.js';

@@ -1,0 +1,58 @@
+import onnxProto from 'onnx-proto';
+
+/** The generated ONNX protobuf classes (ModelProto, GraphProto, NodeProto, TensorProto, ...). */
+export const onnx = onnxProto.onnx;
+// eslint-disable-next-line @typescript-eslint/no-namespace
+// Decoded messages are class instances all the way down; these types say so (the generated ones type
+// nested messages as their I* property interfaces).
+export declare namespace onnx {
+  type TensorProto = onnxProto.onnx.TensorProto;
+  type ValueInfoProto = onnxProto.onnx.ValueInfoProto;
+  type AttributeProto = Omit<onnxProto.onnx.AttributeProto, 't'> & { t?: TensorProto | null };
+  type NodeProto = Omit<onnxProto.onnx.NodeProto, 'attribute'> & { attribute: AttributeProto[] };
+  type GraphProto = Omit<onnxProto.onnx.GraphProto, 'node' | 'initializer' | 'input' | 'output'> & {
+    node: NodeProto[];
+    initializer: TensorProto[];
+    input: ValueInfoProto[];
+    output: ValueInfoProto[];
+  };
+  type ModelProto = Omit<onnxProto.onnx.ModelProto, 'graph'> & { graph: GraphProto };
+}
+
+/** An ONNX file that cannot be used: unreadable, not a model, or holding something netvis does not support. */
+export class ModelError extends Error {
+  override name = 'ModelError';
+}
+
+/** Decodes ONNX ModelProto bytes; `source` names the file in errors. */
+export function decodeModel(bytes: Uint8Array, source = 'model'): onnx.ModelProto {
+  let model: onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes) as onnx.ModelProto;
+  } catch (err) {
+    throw new ModelError(
+      `${source}: not a valid ONNX model (truncated or corrupt: ${(err as Error).message})`,
+    );
+  }
+  if (!model.graph || model.graph.node.length === 0 || model.graph.output.length === 0) {
+    throw new ModelError(`${source}: not a valid ONNX model (no graph, nodes or outputs)`);
+  }
+  return model;
+}
+
+/** Encodes a ModelProto to bytes. */
+export function encodeModel(model: onnx.ModelProto): Uint8Array {
+  return onnx.ModelProto.encode(model as onnxProto.onnx.IModelProto).finish();
+}
+
+/** A deep copy of a model (through its bytes). */
+export function cloneModel(model: onnx.ModelProto): onnx.ModelProto {
+  return onnx.ModelProto.decode(encodeModel(model)) as onnx.ModelProto;
+}
+
+/** The model's ai.onnx opset version (the default domain). */
+export function defaultOpset(model: onnx.ModelProto): number {
+  const imp = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
+  if (!imp) throw new ModelError('model imports no ai.onnx opset');
+  return Number(imp.version);
+}
