@@ -41,7 +41,8 @@ export function elementType(code: number): ElementType | undefined {
 }
 
 function typedFromRaw(type: ElementType, raw: Uint8Array, count: number): TypedData {
-  const copy = raw.slice(); // aligned copy of the protobuf's bytes
+  // An aligned copy of the protobuf's bytes (not raw.slice(): on a Node Buffer that is a view).
+  const copy = new Uint8Array(raw);
   switch (type) {
     case 'float32':
       return new Float32Array(copy.buffer, 0, count);

@@ -43,9 +43,7 @@ function variadic(scale: (n: number) => number): GradientRule {
 const passThrough: GradientRule = (ctx) => [ctx.grads[0]];
 
 // Cast between float types: cast the gradient back to the input's type.
-const cast: GradientRule = (ctx) => [
-  ctx.b.op1('Cast', [ctx.grads[0]!], { to: { i: ctx.b.floatType === 'float32' ? 1 : 11 } }),
-];
+const cast: GradientRule = (ctx) => [ctx.b.op1('CastLike', [ctx.grads[0]!, ctx.node.input[0]])];
 
 /** Rules for arithmetic, Identity, Dropout (inference) and Cast. */
 export const elementwiseRules: Record<string, GradientRule> = {

@@ -1,0 +1,1291 @@
+// Finite-difference checks of every gradient rule, and of how the compiler wires rules together.
+//
+// Each case builds a tiny ONNX model, compiles its gradient, runs it with a random seed for every
+// (float) output, and compares the result with central differences of the objective Σ y ⊙ seed computed
+// by the forward model. float64 where ONNX Runtime's CPU provider runs the op in double (eps 1e-6,
+// tolerance 1e-6), float32 otherwise (eps 1e-2, tolerance 1e-3). Inputs keep clear of kinks (ReLU-like
+// thresholds, MaxPool ties) so that piecewise-linear ops are differentiable within ±eps.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { compileGradient, type CompiledGradient } from '../src/autodiff/compile.js';
+import type { ReluRule, TensorInfo } from '../src/autodiff/types.js';
+import { defaultOpset, encodeModel, type onnx } from '../src/onnx/proto.js';
+import type { RuntimeTensor } from '../src/runtime/backend.js';
+import { nodeBackend } from '../src/runtime/node.js';
+import { probeTensorInfo } from '../src/runtime/probe.js';
+import {
+  buildModel,
+  floatArray,
+  floatInit,
+  int64Init,
+  oneOpModel,
+  rng,
+  size,
+  type FloatType,
+  type OneOp,
+} from './support/tiny-graph.js';
+
+const f64 = 'float64' as const;
+const f32 = 'float32' as const;
+
+// ---------------------------------------------------------------------------------------------------
+// Random values
+
+/** Seeded random values for one test. */
+class Random {
+  readonly next: () => number;
+  constructor(seed: number) {
+    this.next = rng(seed);
+  }
+  uniform(n: number, lo = -1, hi = 1): number[] {
+    return Array.from({ length: n }, () => lo + (hi - lo) * this.next());
+  }
+  /** A float initializer of uniform values in [lo, hi). */
+  init(name: string, dtype: FloatType, dims: number[], lo = -1, hi = 1): onnx.TensorProto {
+    return floatInit(name, dtype, dims, this.uniform(size(dims), lo, hi));
+  }
+  /** A float initializer of values with magnitude in [0.5, 1.5) and random sign (safe divisors). */
+  nonzeroInit(name: string, dtype: FloatType, dims: number[]): onnx.TensorProto {
+    return floatInit(name, dtype, dims, nonzero()(this, size(dims)));
+  }
+}
+
+function hash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+/** Generates n input values. */
+type Gen = (r: Random, n: number) => number[];
+
+const uniform =
+  (lo = -1, hi = 1): Gen =>
+  (r, n) =>
+    r.uniform(n, lo, hi);
+
+/** Uniform in [lo, hi) but at least `margin` from every kink. */
+const awayFrom =
+  (kinks: number[], lo = -1, hi = 1, margin = 0.05): Gen =>
+  (r, n) =>
+    Array.from({ length: n }, () => {
+      for (;;) {
+        const v = lo + (hi - lo) * r.next();
+        if (kinks.every((k) => Math.abs(v - k) >= margin)) return v;
+      }
+    });
+
+/** A shuffled ramp of distinct values `spacing` apart: no ties, even after a ±eps perturbation. */
+const distinct =
+  (spacing = 0.05): Gen =>
+  (r, n) => {
+    const v = Array.from({ length: n }, (_, i) => (i - n / 2) * spacing);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(r.next() * (i + 1));
+      [v[i], v[j]] = [v[j], v[i]];
+    }
+    return v;
+  };
+
+/** Magnitudes in [lo, hi) with random signs. */
+const nonzero =
+  (lo = 0.5, hi = 1.5): Gen =>
+  (r, n) =>
+    Array.from({ length: n }, () => (r.next() < 0.5 ? -1 : 1) * (lo + (hi - lo) * r.next()));
+
+// ---------------------------------------------------------------------------------------------------
+// Running compiled gradients
+
+const asNumbers = (t: RuntimeTensor): number[] => Array.from(t.data as ArrayLike<number>, Number);
+
+function tensor(type: FloatType, dims: number[], values: ArrayLike<number>): RuntimeTensor {
+  return { type, dims, data: floatArray(type, values) };
+}
+
+/** Probes, compiles and runs the gradient of Σ seed ⊙ output for the given seeds; returns every output. */
+async function runGradient(
+  model: onnx.ModelProto,
+  feeds: Record<string, RuntimeTensor>,
+  seeds: Record<string, ArrayLike<number>>,
+  relu?: ReluRule,
+): Promise<{
+  out: Record<string, RuntimeTensor>;
+  compiled: CompiledGradient;
+  info: Map<string, TensorInfo>;
+}> {
+  const info = await probeTensorInfo(nodeBackend, model, feeds);
+  const compiled = compileGradient(model, { seeds: Object.keys(seeds), relu }, info);
+  const all: Record<string, RuntimeTensor> = { ...feeds };
+  for (const [name, values] of Object.entries(seeds)) {
+    const i = info.get(name)!;
+    all[compiled.seedInputs[name]] = tensor(i.type as FloatType, i.dims, values);
+  }
+  const session = await nodeBackend.createSession(encodeModel(compiled.model), { threads: 1 });
+  try {
+    return { out: await session.run(all), compiled, info };
+  } finally {
+    await session.release();
+  }
+}
+
+interface CheckOptions {
+  dtype: FloatType;
+  /** Central-difference step; default 1e-6 (float64) or 1e-2 (float32). */
+  eps?: number;
+  /** Largest accepted relative error; default 1e-6 (float64) or 1e-3 (float32). */
+  tol?: number;
+  /** Input values; default uniform in [-1, 1). */
+  input?: Gen;
+  /** Seeded outputs; default every float graph output. */
+  seeds?: string[];
+  relu?: ReluRule;
+  random?: Random;
+}
+
+interface CheckResult {
+  /** max(relative L2 error, max abs error / max |fd|). */
+  err: number;
+  grad: number[];
+  fd: number[];
+  compiled: CompiledGradient;
+}
+
+/**
+ * Compares the compiled gradient (w.r.t. the model's first input, of dims `inputDims`) of a random linear
+ * objective Σ y ⊙ seed with central differences of the forward model, and asserts they agree.
+ */
+async function checkGradient(
+  model: onnx.ModelProto,
+  inputDims: number[],
+  opts: CheckOptions,
+): Promise<CheckResult> {
+  const { dtype } = opts;
+  const eps = opts.eps ?? (dtype === f64 ? 1e-6 : 1e-2);
+  const tol = opts.tol ?? (dtype === f64 ? 1e-6 : 1e-3);
+  const r = opts.random ?? new Random(1);
+  const inputName = model.graph.input[0].name;
+  const x = floatArray(dtype, (opts.input ?? uniform())(r, size(inputDims)));
+  const feedsOf = (data: Float32Array | Float64Array) => ({
+    [inputName]: { type: dtype, dims: inputDims, data },
+  });
+
+  const info = await probeTensorInfo(nodeBackend, model, feedsOf(x));
+  const seedNames =
+    opts.seeds ?? model.graph.output.map((o) => o.name).filter((n) => info.get(n)!.type.startsWith('float'));
+  const seeds: Record<string, number[]> = {};
+  for (const s of seedNames) seeds[s] = r.uniform(size(info.get(s)!.dims));
+  const { out, compiled } = await runGradient(model, feedsOf(x), seeds, opts.relu);
+  const gradT = out[compiled.gradOutputs[inputName]];
+  assert.deepEqual(gradT.dims, inputDims, 'gradient dims');
+  assert.equal(gradT.type, dtype, 'gradient type');
+  const grad = asNumbers(gradT);
+
+  const forward = await nodeBackend.createSession(encodeModel(model), { threads: 1 });
+  try {
+    const objective = async (data: Float32Array | Float64Array) => {
+      const y = await forward.run(feedsOf(data), seedNames);
+      let f = 0;
+      for (const s of seedNames) {
+        const v = y[s].data as ArrayLike<number>;
+        for (let i = 0; i < v.length; i++) f += v[i] * seeds[s][i];
+      }
+      return f;
+    };
+    // The compiled model still computes the forward outputs (MaxPool gains an output, opsets change...).
+    const y0 = await forward.run(feedsOf(x), seedNames);
+    for (const s of seedNames) {
+      const want = asNumbers(y0[s]);
+      const got = asNumbers(out[s]);
+      const scale = Math.max(1, ...want.map(Math.abs));
+      const diff = Math.max(0, ...want.map((w, i) => Math.abs(w - got[i])));
+      assert.ok(diff <= (dtype === f64 ? 1e-12 : 1e-5) * scale, `forward output '${s}' changed by ${diff}`);
+    }
+    const fd: number[] = [];
+    for (let i = 0; i < x.length; i++) {
+      const plus = x.slice();
+      const minus = x.slice();
+      plus[i] += eps;
+      minus[i] -= eps;
+      fd.push(((await objective(plus)) - (await objective(minus))) / (plus[i] - minus[i]));
+    }
+    let num = 0;
+    let den = 0;
+    let maxDiff = 0;
+    let maxRef = 0;
+    fd.forEach((want, i) => {
+      num += (grad[i] - want) ** 2;
+      den += want ** 2;
+      maxDiff = Math.max(maxDiff, Math.abs(grad[i] - want));
+      maxRef = Math.max(maxRef, Math.abs(want));
+    });
+    assert.ok(maxRef > 1e-3, 'the finite-difference gradient is ~0: this check would prove nothing');
+    const err = Math.max(Math.sqrt(num / den), maxDiff / maxRef);
+    if (!(err <= tol)) {
+      const show = (v: number[]) => v.slice(0, 8).map((n) => n.toPrecision(4));
+      assert.fail(
+        `gradient mismatch: relative error ${err.toExponential(2)} > ${tol}\n` +
+          `  compiled: ${show(grad)}…\n  finite differences: ${show(fd)}…`,
+      );
+    }
+    return { err, grad, fd, compiled };
+  } finally {
+    await forward.release();
+  }
+}
+
+interface GradCase extends Omit<CheckOptions, 'random'> {
+  model: onnx.ModelProto;
+  /** Dims of the model's first input. */
+  x: number[];
+}
+
+/** A test that builds a case from seeded random values and checks its gradient. */
+function gradTest(name: string, make: (r: Random) => GradCase): void {
+  test(name, async (t) => {
+    const r = new Random(hash(name));
+    const { model, x, ...opts } = make(r);
+    const { err } = await checkGradient(model, x, { ...opts, random: r });
+    t.diagnostic(`${opts.dtype} relErr=${err.toExponential(2)}`);
+  });
+}
+
+/** The nodes the compiler appended to the forward graph. */
+function backwardNodes(model: onnx.ModelProto, compiled: CompiledGradient): onnx.NodeProto[] {
+  return compiled.model.graph.node.slice(model.graph.node.length);
+}
+
+/** A one-op model `y = op(x, initializers...)`. */
+const op1 = oneOpModel;
+
+// ---------------------------------------------------------------------------------------------------
+// Elementwise arithmetic
+
+describe('elementwise rules', () => {
+  for (const op of ['Add', 'Sub', 'Mul', 'Div']) {
+    gradTest(`${op}: x [2,3,4] with a constant [3,1]`, (r) => ({
+      model: op1(op, { dtype: f64, x: [2, 3, 4], initializers: [r.nonzeroInit('c', f64, [3, 1])] }),
+      x: [2, 3, 4],
+      dtype: f64,
+    }));
+    gradTest(`${op}: constant [2,3,4] with x [3,1] (gradient summed over broadcast axes)`, (r) => ({
+      model: op1(op, {
+        dtype: f64,
+        x: [3, 1],
+        inputs: ['c', 'x'],
+        initializers: [r.init('c', f64, [2, 3, 4])],
+      }),
+      x: [3, 1],
+      dtype: f64,
+      input: nonzero(),
+    }));
+    // Both operands depend on x; the ReduceSum side broadcasts. Div divides by x (kept off zero).
+    gradTest(`${op}: both operands from x (x and ReduceSum(x) [2,3,1])`, () => ({
+      model: buildModel({
+        inputs: [{ name: 'x', dims: [2, 3, 4], dtype: f64 }],
+        outputs: ['y'],
+        nodes: [
+          { op: 'ReduceSum', inputs: ['x', 'axes'], outputs: ['s'], attrs: { keepdims: { i: 1 } } },
+          { op, inputs: op === 'Div' ? ['s', 'x'] : ['x', 's'], outputs: ['y'] },
+        ],
+        initializers: [int64Init('axes', [2])],
+      }),
+      x: [2, 3, 4],
+      dtype: f64,
+      input: nonzero(),
+    }));
+  }
+
+  // Sum and Mean with three broadcasting inputs, two of them from x.
+  for (const [op, dtype] of [
+    ['Sum', f64],
+    ['Mean', f32], // no double Mean kernel
+  ] as const) {
+    gradTest(`${op}: x, a constant [4] and ReduceMean(x) [2,1,4]`, (r) => ({
+      model: buildModel({
+        inputs: [{ name: 'x', dims: [2, 3, 4], dtype }],
+        outputs: ['y'],
+        nodes: [
+          {
+            op: 'ReduceMean',
+            inputs: ['x'],
+            outputs: ['m'],
+            attrs: { axes: { ints: [1] }, keepdims: { i: 1 } },
+          },
+          { op, inputs: ['x', 'c', 'm'], outputs: ['y'] },
+        ],
+        initializers: [r.init('c', dtype, [4])],
+      }),
+      x: [2, 3, 4],
+      dtype,
+    }));
+  }
+
+  for (const op of ['Neg', 'Identity']) {
+    gradTest(op, () => ({ model: op1(op, { dtype: f64, x: [2, 3, 4] }), x: [2, 3, 4], dtype: f64 }));
+  }
+
+  gradTest('Dropout (inference, with its mask output)', (r) => ({
+    model: buildModel({
+      inputs: [{ name: 'x', dims: [2, 3, 4], dtype: f64 }],
+      outputs: ['y', 'mask'],
+      nodes: [
+        { op: 'Dropout', inputs: ['x', 'ratio'], outputs: ['d', 'mask'] },
+        { op: 'Mul', inputs: ['d', 'c'], outputs: ['y'] },
+      ],
+      initializers: [floatInit('ratio', f64, [], [0.5]), r.init('c', f64, [4])],
+    }),
+    x: [2, 3, 4],
+    dtype: f64,
+  }));
+
+  gradTest('Cast: float32 input to float64', (r) => ({
+    model: buildModel({
+      inputs: [{ name: 'x', dims: [2, 3, 4], dtype: f32 }],
+      outputs: ['y'],
+      nodes: [
+        { op: 'Cast', inputs: ['x'], outputs: ['x64'], attrs: { to: { i: 11 } } },
+        { op: 'Mul', inputs: ['x64', 'c'], outputs: ['y'] },
+      ],
+      initializers: [r.init('c', f64, [4])],
+    }),
+    x: [2, 3, 4],
+    dtype: f32,
+  }));
+
+  // The forward pass runs in float32, so float64 differences need a float32-sized step.
+  gradTest('Cast: float64 input to float32', (r) => ({
+    model: buildModel({
+      inputs: [{ name: 'x', dims: [2, 3, 4], dtype: f64 }],
+      outputs: ['y'],
+      nodes: [
+        { op: 'Cast', inputs: ['x'], outputs: ['x32'], attrs: { to: { i: 1 } } },
+        { op: 'Mul', inputs: ['x32', 'c'], outputs: ['y'] },
+      ],
+      initializers: [r.init('c', f32, [4])],
+    }),
+    x: [2, 3, 4],
+    dtype: f64,
+    eps: 1e-2,
+    tol: 1e-3,
+  }));
+
+  // A float32 section inside a float64 graph: the inner Cast's gradient must be float32 again.
+  // (Fails while Cast's rule casts to the wrt tensor's type instead of its own input's: CastLike fixes it.)
+  gradTest('Cast: float32 section inside a float64 graph', (r) => ({
+    model: buildModel({
+      inputs: [{ name: 'x', dims: [2, 3, 4], dtype: f64 }],
+      outputs: ['y'],
+      nodes: [
+        { op: 'Cast', inputs: ['x'], outputs: ['x32'], attrs: { to: { i: 1 } } },
+        { op: 'Mul', inputs: ['x32', 'c'], outputs: ['m'] },
+        { op: 'Cast', inputs: ['m'], outputs: ['y'], attrs: { to: { i: 11 } } },
+      ],
+      initializers: [r.init('c', f32, [4])],
+    }),
+    x: [2, 3, 4],
+    dtype: f64,
+    eps: 1e-2,
+    tol: 1e-3,
+  }));
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Activations
+
+describe('activation rules', () => {
+  const X = [2, 3, 4];
+  gradTest('Relu (standard)', () => ({
+    model: op1('Relu', { dtype: f64, x: X }),
+    x: X,
+    dtype: f64,
+    input: awayFrom([0]),
+  }));
+  gradTest('LeakyRelu (alpha 0.1)', () => ({
+    model: op1('LeakyRelu', { dtype: f64, x: X, attrs: { alpha: { f: 0.1 } } }),
+    x: X,
+    dtype: f64,
+    input: awayFrom([0]),
+  }));
+  const bounds = [floatInit('lo', f64, [], [-0.4]), floatInit('hi', f64, [], [0.5])];
+  for (const [variant, inputs] of [
+    ['min and max', ['x', 'lo', 'hi']],
+    ['min only', ['x', 'lo']],
+    ['max only', ['x', '', 'hi']],
+    ['no bounds', ['x']],
+  ] as const) {
+    gradTest(`Clip: ${variant}`, () => ({
+      model: op1('Clip', { dtype: f64, x: X, inputs: [...inputs], initializers: bounds }),
+      x: X,
+      dtype: f64,
+      input: awayFrom([-0.4, 0.5]),
+    }));
+  }
+  for (const op of ['Sigmoid', 'Tanh']) {
+    gradTest(op, () => ({ model: op1(op, { dtype: f64, x: X }), x: X, dtype: f64, input: uniform(-3, 3) }));
+  }
+  // Kinks where 0.25·x + 0.4 crosses 0 and 1; no double kernel.
+  gradTest('HardSigmoid (alpha 0.25, beta 0.4)', () => ({
+    model: op1('HardSigmoid', { dtype: f32, x: X, attrs: { alpha: { f: 0.25 }, beta: { f: 0.4 } } }),
+    x: X,
+    dtype: f32,
+    input: awayFrom([-1.6, 2.4], -4, 4),
+  }));
+  gradTest('HardSwish', () => ({
+    model: op1('HardSwish', { dtype: f32, x: X }),
+    x: X,
+    dtype: f32,
+    input: awayFrom([-3, 3], -4.5, 4.5),
+  }));
+  for (const axis of [-1, 1]) {
+    gradTest(`Softmax (axis ${axis})`, () => ({
+      model: op1('Softmax', { dtype: f64, x: X, attrs: { axis: { i: axis } } }),
+      x: X,
+      dtype: f64,
+      input: uniform(-2, 2),
+    }));
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Convolution (no double Conv kernel: float32)
+
+describe('Conv rule', () => {
+  const cases: { name: string; x: number[]; w: number[]; attrs?: OneOp['attrs']; bias?: boolean }[] = [
+    { name: 'plain, with bias', x: [2, 3, 5, 5], w: [4, 3, 3, 3], bias: true },
+    {
+      name: 'strided (6×6, stride 2: remainder)',
+      x: [1, 2, 6, 6],
+      w: [3, 2, 3, 3],
+      attrs: { strides: { ints: [2, 2] } },
+    },
+    {
+      name: 'strided (5×5, stride 2)',
+      x: [1, 2, 5, 5],
+      w: [3, 2, 3, 3],
+      attrs: { strides: { ints: [2, 2] } },
+    },
+    { name: 'padded', x: [1, 2, 5, 5], w: [3, 2, 3, 3], attrs: { pads: { ints: [1, 1, 1, 1] } } },
+    { name: 'asymmetric pads', x: [1, 2, 5, 5], w: [3, 2, 3, 3], attrs: { pads: { ints: [0, 1, 2, 1] } } },
+    { name: 'grouped (2 groups)', x: [1, 4, 5, 5], w: [6, 2, 3, 3], attrs: { group: { i: 2 } } },
+    {
+      name: 'depthwise',
+      x: [1, 3, 5, 5],
+      w: [3, 1, 3, 3],
+      attrs: { group: { i: 3 }, pads: { ints: [1, 1, 1, 1] } },
+    },
+    { name: 'depthwise, multiplier 2', x: [1, 3, 5, 5], w: [6, 1, 3, 3], attrs: { group: { i: 3 } } },
+    { name: 'dilated', x: [1, 2, 7, 7], w: [2, 2, 3, 3], attrs: { dilations: { ints: [2, 2] } } },
+    {
+      name: 'auto_pad SAME_UPPER, stride 2, odd total pad',
+      x: [1, 2, 5, 5],
+      w: [3, 2, 4, 4],
+      attrs: { auto_pad: { s: 'SAME_UPPER' }, strides: { ints: [2, 2] } },
+    },
+    {
+      name: 'auto_pad SAME_LOWER, stride 2, odd total pad',
+      x: [1, 2, 5, 5],
+      w: [3, 2, 4, 4],
+      attrs: { auto_pad: { s: 'SAME_LOWER' }, strides: { ints: [2, 2] } },
+    },
+    { name: 'auto_pad VALID', x: [1, 2, 5, 5], w: [3, 2, 3, 3], attrs: { auto_pad: { s: 'VALID' } } },
+    {
+      name: 'mixed per-axis strides, pads and dilations',
+      x: [1, 2, 8, 7],
+      w: [2, 2, 3, 2],
+      attrs: { strides: { ints: [2, 3] }, pads: { ints: [1, 0, 0, 1] }, dilations: { ints: [1, 2] } },
+    },
+    {
+      name: '1-D, strided and padded',
+      x: [2, 2, 9],
+      w: [3, 2, 3],
+      attrs: { strides: { ints: [2] }, pads: { ints: [1, 0] } },
+    },
+  ];
+  for (const c of cases) {
+    gradTest(`Conv: ${c.name}`, (r) => ({
+      model: op1('Conv', {
+        dtype: f32,
+        x: c.x,
+        attrs: c.attrs,
+        initializers: [r.init('w', f32, c.w), ...(c.bias ? [r.init('b', f32, [c.w[0]])] : [])],
+      }),
+      x: c.x,
+      dtype: f32,
+    }));
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Pooling
+
+describe('pooling rules', () => {
+  const maxPool: { name: string; x: number[]; attrs: OneOp['attrs'] }[] = [
+    {
+      name: 'overlapping windows (3×3, stride 1)',
+      x: [2, 3, 5, 5],
+      attrs: { kernel_shape: { ints: [3, 3] } },
+    },
+    {
+      name: 'overlapping windows (3×3, stride 2)',
+      x: [2, 3, 5, 5],
+      attrs: { kernel_shape: { ints: [3, 3] }, strides: { ints: [2, 2] } },
+    },
+    {
+      name: 'ceil_mode',
+      x: [2, 2, 5, 5],
+      attrs: { kernel_shape: { ints: [2, 2] }, strides: { ints: [2, 2] }, ceil_mode: { i: 1 } },
+    },
+    {
+      name: 'pads',
+      x: [2, 2, 5, 5],
+      attrs: { kernel_shape: { ints: [3, 3] }, strides: { ints: [2, 2] }, pads: { ints: [1, 1, 1, 1] } },
+    },
+    {
+      name: 'asymmetric pads and ceil_mode',
+      x: [1, 2, 6, 6],
+      attrs: {
+        kernel_shape: { ints: [3, 2] },
+        strides: { ints: [2, 2] },
+        pads: { ints: [1, 0, 0, 1] },
+        ceil_mode: { i: 1 },
+      },
+    },
+    {
+      name: 'dilations',
+      x: [1, 2, 5, 5],
+      attrs: { kernel_shape: { ints: [2, 2] }, dilations: { ints: [2, 2] } },
+    },
+  ];
+  for (const c of maxPool) {
+    gradTest(`MaxPool: ${c.name}`, () => ({
+      model: op1('MaxPool', { dtype: f64, x: c.x, attrs: c.attrs }),
+      x: c.x,
+      dtype: f64,
+      input: distinct(),
+    }));
+  }
+
+  // No double AveragePool kernel: float32.
+  const k3s2 = { kernel_shape: { ints: [3, 3] }, strides: { ints: [2, 2] } };
+  const averagePool: { name: string; x: number[]; attrs: OneOp['attrs'] }[] = [
+    {
+      name: 'overlapping windows (3×3, stride 1)',
+      x: [2, 3, 5, 5],
+      attrs: { kernel_shape: { ints: [3, 3] } },
+    },
+    { name: 'pads, count_include_pad 0', x: [2, 2, 5, 5], attrs: { ...k3s2, pads: { ints: [1, 1, 1, 1] } } },
+    {
+      name: 'pads, count_include_pad 1',
+      x: [2, 2, 5, 5],
+      attrs: { ...k3s2, pads: { ints: [1, 1, 1, 1] }, count_include_pad: { i: 1 } },
+    },
+    {
+      name: 'asymmetric pads, count_include_pad 1',
+      x: [1, 2, 5, 5],
+      attrs: { ...k3s2, pads: { ints: [0, 1, 2, 0] }, count_include_pad: { i: 1 } },
+    },
+    {
+      name: 'ceil_mode',
+      x: [2, 2, 5, 5],
+      attrs: { kernel_shape: { ints: [2, 2] }, strides: { ints: [2, 2] }, ceil_mode: { i: 1 } },
+    },
+    {
+      name: 'ceil_mode, pads, count_include_pad 0',
+      x: [1, 2, 6, 6],
+      attrs: { ...k3s2, pads: { ints: [1, 1, 1, 1] }, ceil_mode: { i: 1 } },
+    },
+    {
+      name: 'ceil_mode, pads, count_include_pad 1 (last window overruns the pad)',
+      x: [1, 2, 6, 6],
+      attrs: { ...k3s2, pads: { ints: [1, 1, 1, 1] }, ceil_mode: { i: 1 }, count_include_pad: { i: 1 } },
+    },
+  ];
+  for (const c of averagePool) {
+    gradTest(`AveragePool: ${c.name}`, () => ({
+      model: op1('AveragePool', { dtype: f32, x: c.x, attrs: c.attrs }),
+      x: c.x,
+      dtype: f32,
+    }));
+  }
+
+  gradTest('GlobalAveragePool', () => ({
+    model: op1('GlobalAveragePool', { dtype: f32, x: [2, 3, 4, 5] }),
+    x: [2, 3, 4, 5],
+    dtype: f32,
+  }));
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Matrix products
+
+describe('linear rules', () => {
+  const [M, K, N] = [3, 4, 5];
+  const gemmAttrs = (tA: number, tB: number) => ({
+    transA: { i: tA },
+    transB: { i: tB },
+    alpha: { f: 0.7 },
+    beta: { f: 1.3 },
+  });
+  for (const tA of [0, 1]) {
+    for (const tB of [0, 1]) {
+      const aDims = tA ? [K, M] : [M, K];
+      const bDims = tB ? [N, K] : [K, N];
+      gradTest(`Gemm: x as A, transA ${tA}, transB ${tB}, alpha/beta`, (r) => ({
+        model: op1('Gemm', {
+          dtype: f64,
+          x: aDims,
+          attrs: gemmAttrs(tA, tB),
+          initializers: [r.init('b', f64, bDims), r.init('c', f64, [N])],
+        }),
+        x: aDims,
+        dtype: f64,
+      }));
+      gradTest(`Gemm: x as B, transA ${tA}, transB ${tB}, alpha/beta`, (r) => ({
+        model: op1('Gemm', {
+          dtype: f64,
+          x: bDims,
+          inputs: ['a', 'x', 'c'],
+          attrs: gemmAttrs(tA, tB),
+          initializers: [r.init('a', f64, aDims), r.init('c', f64, [M, 1])],
+        }),
+        x: bDims,
+        dtype: f64,
+      }));
+    }
+  }
+  gradTest('Gemm: no C', (r) => ({
+    model: op1('Gemm', {
+      dtype: f64,
+      x: [M, K],
+      attrs: { alpha: { f: -1.5 } },
+      initializers: [r.init('b', f64, [K, N])],
+    }),
+    x: [M, K],
+    dtype: f64,
+  }));
+  gradTest('Gemm: C from x (ReduceSum(x) [M,1], beta 1.3)', (r) => ({
+    model: buildModel({
+      inputs: [{ name: 'x', dims: [M, K], dtype: f64 }],
+      outputs: ['y'],
+      nodes: [
+        { op: 'ReduceSum', inputs: ['x', 'axes'], outputs: ['s'], attrs: { keepdims: { i: 1 } } },
+        { op: 'Gemm', inputs: ['x', 'b', 's'], outputs: ['y'], attrs: gemmAttrs(0, 1) },
+      ],
+      initializers: [int64Init('axes', [1]), r.init('b', f64, [N, K])],
+    }),
+    x: [M, K],
+    dtype: f64,
+  }));
+  gradTest('Gemm: x as both A and B (x·xᵀ)', () => ({
+    model: op1('Gemm', {
+      dtype: f64,
+      x: [M, K],
+      inputs: ['x', 'x'],
+      attrs: { transB: { i: 1 }, alpha: { f: 0.5 } },
+    }),
+    x: [M, K],
+    dtype: f64,
+  }));
+
+  const matMul: { name: string; x: number[]; w: number[]; xRight?: boolean }[] = [
+    { name: '2-D, x on the left', x: [3, 4], w: [4, 5] },
+    { name: '2-D, x on the right', x: [4, 5], w: [3, 4], xRight: true },
+    { name: 'batched x [2,3,4] · W [4,5]', x: [2, 3, 4], w: [4, 5] },
+    { name: 'W [2,3,4] · x [4,5] (x broadcast over the batch)', x: [4, 5], w: [2, 3, 4], xRight: true },
+    { name: 'x [3,1,4,5] · W [2,5,6] (both broadcast)', x: [3, 1, 4, 5], w: [2, 5, 6] },
+    { name: 'W [3,1,4,5] · x [2,5,6] (both broadcast)', x: [2, 5, 6], w: [3, 1, 4, 5], xRight: true },
+  ];
+  for (const c of matMul) {
+    gradTest(`MatMul: ${c.name}`, (r) => ({
+      model: op1('MatMul', {
+        dtype: f64,
+        x: c.x,
+        inputs: c.xRight ? ['w', 'x'] : ['x', 'w'],
+        initializers: [r.init('w', f64, c.w)],
+      }),
+      x: c.x,
+      dtype: f64,
+    }));
+  }
+  gradTest('MatMul: x on both sides (x · xᵀ, batched)', () => ({
+    model: buildModel({
+      inputs: [{ name: 'x', dims: [2, 3, 4], dtype: f64 }],
+      outputs: ['y'],
+      nodes: [
+        { op: 'Transpose', inputs: ['x'], outputs: ['xt'], attrs: { perm: { ints: [0, 2, 1] } } },
+        { op: 'MatMul', inputs: ['x', 'xt'], outputs: ['y'] },
+      ],
+    }),
+    x: [2, 3, 4],
+    dtype: f64,
+  }));
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Reductions and normalisation
+
+describe('reduction and normalisation rules', () => {
+  const X = [2, 3, 4];
+  const reduceMean: { name: string; attrs: OneOp['attrs'] }[] = [
+    { name: 'axes [1], keepdims 1', attrs: { axes: { ints: [1] }, keepdims: { i: 1 } } },
+    { name: 'axes [0, -1], keepdims 0', attrs: { axes: { ints: [0, -1] }, keepdims: { i: 0 } } },
+    { name: 'all axes, keepdims 0', attrs: { keepdims: { i: 0 } } },
+  ];
+  for (const c of reduceMean) {
+    gradTest(`ReduceMean (axes attribute): ${c.name}`, () => ({
+      model: op1('ReduceMean', { dtype: f64, x: X, attrs: c.attrs }),
+      x: X,
+      dtype: f64,
+    }));
+  }
+  gradTest('ReduceMean (opset 18, axes input): axes [2], keepdims 0', () => ({
+    model: op1('ReduceMean', {
+      dtype: f64,
+      x: X,
+      opset: 18,
+      attrs: { keepdims: { i: 0 } },
+      initializers: [int64Init('axes', [2])],
+    }),
+    x: X,
+    dtype: f64,
+  }));
+  const reduceSum: { name: string; axes?: number[]; attrs: OneOp['attrs'] }[] = [
+    { name: 'axes [1], keepdims 1', axes: [1], attrs: { keepdims: { i: 1 } } },
+    { name: 'axes [-1, 0], keepdims 0', axes: [-1, 0], attrs: { keepdims: { i: 0 } } },
+    { name: 'no axes (all), keepdims 1', attrs: { keepdims: { i: 1 } } },
+    { name: 'no axes, noop_with_empty_axes 1', attrs: { noop_with_empty_axes: { i: 1 } } },
+  ];
+  for (const c of reduceSum) {
+    gradTest(`ReduceSum (axes input): ${c.name}`, () => ({
+      model: op1('ReduceSum', {
+        dtype: f64,
+        x: X,
+        attrs: c.attrs,
+        initializers: c.axes ? [int64Init('axes', c.axes)] : [],
+      }),
+      x: X,
+      dtype: f64,
+    }));
+  }
+
+  for (const dims of [
+    [2, 3, 4, 4],
+    [4, 3],
+  ]) {
+    gradTest(`BatchNormalization: input [${dims}]`, (r) => ({
+      model: op1('BatchNormalization', {
+        dtype: f64,
+        x: dims,
+        attrs: { epsilon: { f: 1e-3 } },
+        initializers: [
+          r.init('scale', f64, [3]),
+          r.init('bias', f64, [3]),
+          r.init('mean', f64, [3]),
+          r.init('var', f64, [3], 0.2, 2),
+        ],
+      }),
+      x: dims,
+      dtype: f64,
+    }));
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Shape and data movement
+
+describe('shape rules', () => {
+  const X = [2, 3, 4];
+  gradTest('Reshape (shape [0, -1])', () => ({
+    model: op1('Reshape', { dtype: f64, x: X, initializers: [int64Init('shape', [0, -1])] }),
+    x: X,
+    dtype: f64,
+  }));
+  gradTest('Flatten (axis 2)', () => ({
+    model: op1('Flatten', { dtype: f64, x: [2, 3, 2, 2], attrs: { axis: { i: 2 } } }),
+    x: [2, 3, 2, 2],
+    dtype: f64,
+  }));
+  gradTest('Squeeze (axes [1])', () => ({
+    model: op1('Squeeze', { dtype: f64, x: [2, 1, 4], initializers: [int64Init('axes', [1])] }),
+    x: [2, 1, 4],
+    dtype: f64,
+  }));
+  gradTest('Unsqueeze (axes [0, 3])', () => ({
+    model: op1('Unsqueeze', { dtype: f64, x: X, initializers: [int64Init('axes', [0, 3])] }),
+    x: X,
+    dtype: f64,
+  }));
+  gradTest('Transpose (perm [2, 0, 1])', () => ({
+    model: op1('Transpose', { dtype: f64, x: X, attrs: { perm: { ints: [2, 0, 1] } } }),
+    x: X,
+    dtype: f64,
+  }));
+  gradTest('Transpose (default perm: reversed)', () => ({
+    model: op1('Transpose', { dtype: f64, x: X }),
+    x: X,
+    dtype: f64,
+  }));
+  gradTest('Concat: x with a constant (axis 1)', (r) => ({
+    model: op1('Concat', {
+      dtype: f64,
+      x: X,
+      attrs: { axis: { i: 1 } },
+      initializers: [r.init('c', f64, [2, 2, 4])],
+    }),
+    x: X,
+    dtype: f64,
+  }));
+  gradTest('Concat: x, a constant, x again (axis -1)', (r) => ({
+    model: op1('Concat', {
+      dtype: f64,
+      x: X,
+      inputs: ['x', 'c', 'x'],
+      attrs: { axis: { i: -1 } },
+      initializers: [r.init('c', f64, [2, 3, 1])],
+    }),
+    x: X,
+    dtype: f64,
+  }));
+  gradTest('Split: sizes [1, 2, 3] on axis 2, all outputs seeded', () => ({
+    model: op1('Split', {
+      dtype: f64,
+      x: [2, 3, 6],
+      outputs: ['a', 'b', 'c'],
+      attrs: { axis: { i: 2 } },
+      initializers: [int64Init('split', [1, 2, 3])],
+    }),
+    x: [2, 3, 6],
+    dtype: f64,
+  }));
+  gradTest('Split: middle output unused (its gradient is zero)', () => ({
+    model: buildModel({
+      inputs: [{ name: 'x', dims: [2, 3, 6], dtype: f64 }],
+      outputs: ['a', 'c'],
+      nodes: [{ op: 'Split', inputs: ['x', 'split'], outputs: ['a', 'b', 'c'], attrs: { axis: { i: -1 } } }],
+      initializers: [int64Init('split', [1, 2, 3])],
+    }),
+    x: [2, 3, 6],
+    dtype: f64,
+  }));
+  gradTest('Split: equal parts, no split input (axis 1)', () => ({
+    model: op1('Split', { dtype: f64, x: [2, 4, 3], outputs: ['a', 'b'], attrs: { axis: { i: 1 } } }),
+    x: [2, 4, 3],
+    dtype: f64,
+  }));
+
+  const slices: {
+    name: string;
+    x: number[];
+    starts: number[];
+    ends: number[];
+    axes?: number[];
+    steps?: number[];
+  }[] = [
+    {
+      name: 'step 1, axes [2, 1], end past the dim',
+      x: [2, 3, 5],
+      starts: [1, 1],
+      ends: [4, 100],
+      axes: [2, 1],
+    },
+    { name: 'step 1, no axes input', x: [3, 4, 2], starts: [1, 0], ends: [3, 3] },
+    { name: 'step 2', x: [2, 3, 5], starts: [0], ends: [5], axes: [2], steps: [2] },
+    {
+      name: 'steps 2 and 3 on two axes',
+      x: [2, 5, 7],
+      starts: [1, 0],
+      ends: [5, 7],
+      axes: [1, 2],
+      steps: [2, 3],
+    },
+    { name: 'negative step (reverse)', x: [2, 3, 5], starts: [-1], ends: [-100], axes: [2], steps: [-1] },
+    {
+      name: 'negative step -2 from past the end',
+      x: [2, 3, 5],
+      starts: [10],
+      ends: [0],
+      axes: [-1],
+      steps: [-2],
+    },
+    { name: 'negative starts and ends', x: [2, 4, 5], starts: [-3, -4], ends: [-1, 100], axes: [1, 2] },
+  ];
+  for (const c of slices) {
+    const inits = [int64Init('starts', c.starts), int64Init('ends', c.ends)];
+    if (c.axes || c.steps) inits.push(int64Init('axes', c.axes ?? c.starts.map((_, i) => i)));
+    if (c.steps) inits.push(int64Init('steps', c.steps));
+    gradTest(`Slice: ${c.name}`, () => ({
+      model: op1('Slice', { dtype: f64, x: c.x, initializers: inits }),
+      x: c.x,
+      dtype: f64,
+    }));
+  }
+
+  const pads: {
+    name: string;
+    pads: number[];
+    mode?: string;
+    value?: boolean;
+    opset?: number;
+    axes?: number[];
+  }[] = [
+    { name: 'constant 0', pads: [0, 1, 1, 0, 2, 0] },
+    { name: 'constant with a value', pads: [1, 0, 2, 0, 1, 1], value: true },
+    { name: 'reflect', pads: [0, 2, 2, 0, 1, 3], mode: 'reflect' },
+    { name: 'edge', pads: [1, 2, 1, 0, 0, 3], mode: 'edge' },
+    { name: 'constant, negative pads (cropping)', pads: [0, -1, 1, 0, 1, -2] },
+    { name: 'reflect, negative pads', pads: [0, 1, -1, 0, -1, 2], mode: 'reflect' },
+    { name: 'edge, negative pads', pads: [-1, 1, 0, 0, 0, -3], mode: 'edge' },
+    { name: 'opset 18 with axes [-1, 1]', pads: [2, 1, 1, 0], mode: 'reflect', opset: 18, axes: [-1, 1] },
+  ];
+  for (const c of pads) {
+    gradTest(`Pad: ${c.name}`, () => {
+      const inits = [int64Init('pads', c.pads)];
+      const inputs = ['x', 'pads'];
+      if (c.value || c.axes) {
+        inputs.push(c.value ? 'value' : '');
+        if (c.value) inits.push(floatInit('value', f64, [], [0.7]));
+      }
+      if (c.axes) {
+        inputs.push('axes');
+        inits.push(int64Init('axes', c.axes));
+      }
+      return {
+        model: op1('Pad', {
+          dtype: f64,
+          x: [2, 3, 4],
+          inputs,
+          opset: c.opset,
+          attrs: c.mode ? { mode: { s: c.mode } } : {},
+          initializers: inits,
+        }),
+        x: [2, 3, 4],
+        dtype: f64,
+      };
+    });
+  }
+
+  const gathers: { name: string; x: number[]; indices: number[]; dims: number[]; axis: number }[] = [
+    { name: 'constant indices, axis 1', x: [2, 3, 4], indices: [2, 0], dims: [2], axis: 1 },
+    {
+      name: 'repeated and negative indices, axis 2',
+      x: [2, 3, 4],
+      indices: [1, 1, 3, -1, 1],
+      dims: [5],
+      axis: 2,
+    },
+    {
+      name: '2-D indices with repeats, axis 0',
+      x: [3, 4],
+      indices: [1, 0, 1, 1, 2, 1],
+      dims: [3, 2],
+      axis: 0,
+    },
+    { name: 'scalar index, axis -1', x: [2, 3, 4], indices: [2], dims: [], axis: -1 },
+  ];
+  for (const c of gathers) {
+    gradTest(`Gather: ${c.name}`, () => ({
+      model: op1('Gather', {
+        dtype: f64,
+        x: c.x,
+        attrs: { axis: { i: c.axis } },
+        initializers: [int64Init('indices', c.indices, c.dims)],
+      }),
+      x: c.x,
+      dtype: f64,
+    }));
+  }
+
+  for (const [from, to] of [
+    [
+      [3, 1],
+      [2, 3, 4],
+    ],
+    [[4], [2, 3, 4]],
+    [
+      [2, 1, 4],
+      [2, 3, 1],
+    ],
+  ]) {
+    gradTest(`Expand: [${from}] to [${to}]`, () => ({
+      model: op1('Expand', { dtype: f64, x: from, initializers: [int64Init('shape', to)] }),
+      x: from,
+      dtype: f64,
+    }));
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------
+// How the compiler combines rules
+
+describe('gradient compiler', () => {
+  test('fan-out: a tensor used twice sums its gradients (Mul(x, x) = 2·x·seed)', async (t) => {
+    const model = op1('Mul', { dtype: f64, x: [2, 3], inputs: ['x', 'x'] });
+    const { err, grad, compiled } = await checkGradient(model, [2, 3], { dtype: f64 });
+    t.diagnostic(`float64 relErr=${err.toExponential(2)}`);
+    assert.ok(backwardNodes(model, compiled).some((n) => n.opType === 'Sum'));
+    // Exact check against the hand-written gradient.
+    const x = [1, -2, 0.5, 3, -1, 2];
+    const seed = [1, 2, -1, 0.5, 3, -2];
+    const { out } = await runGradient(model, { x: tensor(f64, [2, 3], x) }, { y: seed });
+    assert.deepEqual(
+      asNumbers(out.dx),
+      x.map((v, i) => 2 * v * seed[i]),
+    );
+    assert.ok(grad.some((v) => v !== 0));
+  });
+
+  gradTest('fan-out through two branches: Sigmoid(x) + Tanh(x)', () => ({
+    model: buildModel({
+      inputs: [{ name: 'x', dims: [2, 3, 4], dtype: f64 }],
+      outputs: ['y'],
+      nodes: [
+        { op: 'Sigmoid', inputs: ['x'], outputs: ['s'] },
+        { op: 'Tanh', inputs: ['x'], outputs: ['t'] },
+        { op: 'Add', inputs: ['s', 't'], outputs: ['y'] },
+      ],
+    }),
+    x: [2, 3, 4],
+    dtype: f64,
+  }));
+
+  gradTest('fan-out: several seeded outputs add up (y = Relu(x), z = Softmax(y))', () => ({
+    model: buildModel({
+      inputs: [{ name: 'x', dims: [2, 5], dtype: f64 }],
+      outputs: ['y', 'z'],
+      nodes: [
+        { op: 'Relu', inputs: ['x'], outputs: ['y'] },
+        { op: 'Softmax', inputs: ['y'], outputs: ['z'] },
+      ],
+    }),
+    x: [2, 5],
+    dtype: f64,
+    input: awayFrom([0]),
+  }));
+
+  test('a branch that does not lead to the seed gets no backward nodes', async (t) => {
+    const nodes = [
+      { op: 'Relu', inputs: ['x'], outputs: ['r'] },
+      { op: 'Mul', inputs: ['r', 'c'], outputs: ['y'] },
+    ];
+    const c = floatInit('c', f64, [4], [0.5, -1, 2, 0.25]);
+    const live = buildModel({
+      inputs: [{ name: 'x', dims: [3, 4], dtype: f64 }],
+      outputs: ['y'],
+      nodes,
+      initializers: [c],
+    });
+    const withDead = buildModel({
+      inputs: [{ name: 'x', dims: [3, 4], dtype: f64 }],
+      outputs: ['y', 'z'],
+      nodes: [
+        ...nodes,
+        { op: 'Tanh', inputs: ['x'], outputs: ['t'] },
+        { op: 'Mul', inputs: ['t', 'c'], outputs: ['z'] },
+        { op: 'Sigmoid', inputs: ['r'], outputs: ['unused'] },
+      ],
+      initializers: [c],
+    });
+    const a = await checkGradient(live, [3, 4], { dtype: f64, input: awayFrom([0]) });
+    const b = await checkGradient(withDead, [3, 4], { dtype: f64, input: awayFrom([0]), seeds: ['y'] });
+    t.diagnostic(`float64 relErr=${Math.max(a.err, b.err).toExponential(2)}`);
+    const deadBackward = backwardNodes(withDead, b.compiled);
+    assert.equal(deadBackward.length, backwardNodes(live, a.compiled).length);
+    for (const n of deadBackward) {
+      for (const name of ['t', 'z', 'unused', 'dz'])
+        assert.ok(!n.input.includes(name), `${n.opType} reads ${name}`);
+    }
+    assert.deepEqual(
+      deadBackward.map((n) => n.opType),
+      backwardNodes(live, a.compiled).map((n) => n.opType),
+    );
+  });
+
+  test('an integer shape subgraph (Shape→Gather→Unsqueeze→Concat→Reshape) carries no gradient', async (t) => {
+    const model = buildModel({
+      inputs: [{ name: 'x', dims: [2, 3, 4], dtype: f64 }],
+      outputs: ['y'],
+      nodes: [
+        { op: 'Shape', inputs: ['x'], outputs: ['shape'] },
+        { op: 'Gather', inputs: ['shape', 'zero'], outputs: ['n'], attrs: { axis: { i: 0 } } },
+        { op: 'Unsqueeze', inputs: ['n', 'axis0'], outputs: ['n1'] },
+        { op: 'Concat', inputs: ['n1', 'minus1'], outputs: ['target'], attrs: { axis: { i: 0 } } },
+        { op: 'Tanh', inputs: ['x'], outputs: ['t'] },
+        { op: 'Reshape', inputs: ['t', 'target'], outputs: ['y'] },
+      ],
+      initializers: [int64Init('zero', [0], []), int64Init('axis0', [0]), int64Init('minus1', [-1])],
+    });
+    const { err, compiled } = await checkGradient(model, [2, 3, 4], { dtype: f64 });
+    t.diagnostic(`float64 relErr=${err.toExponential(2)}`);
+    const ops = backwardNodes(model, compiled).map((n) => n.opType);
+    // Gather's rule scatters, Concat's splits, Unsqueeze's and Reshape's reshape: only Reshape's may appear.
+    assert.ok(!ops.includes('ScatterElements') && !ops.includes('Split'), ops.join(' '));
+    assert.equal(ops.filter((o) => o === 'Reshape').length, 1, ops.join(' '));
+  });
+
+  describe('ReLU rules', () => {
+    const one = op1('Relu', { dtype: f64, x: [6] });
+    const x = [-1.5, -0.5, 0.5, 1.5, 2, -2];
+    const seed = [1, 1, -1, -1, 2, -3];
+    // Two layers: y = Relu(Relu(x) ⊙ c); hand-computed below.
+    const two = buildModel({
+      inputs: [{ name: 'x', dims: [4], dtype: f64 }],
+      outputs: ['y'],
+      nodes: [
+        { op: 'Relu', inputs: ['x'], outputs: ['r'] },
+        { op: 'Mul', inputs: ['r', 'c'], outputs: ['m'] },
+        { op: 'Relu', inputs: ['m'], outputs: ['y'] },
+      ],
+      initializers: [floatInit('c', f64, [4], [-1, 2, 3, 1])],
+    });
+    const x2 = [1, 2, -1, 0.5]; // r = [1, 2, 0, 0.5], m = [-1, 4, 0, 0.5]
+    const seed2 = [1, -1, 1, 1];
+    const expected: Record<ReluRule, [number[], number[]]> = {
+      // g·[x > 0]; dm = [0, -1, 0, 1], dr = dm ⊙ c = [0, -2, 0, 1]
+      standard: [
+        [0, 0, -1, -1, 2, 0],
+        [0, -2, 0, 1],
+      ],
+      // g·[x > 0]·[g > 0]; dm = [0, 0, 0, 1], dr = [0, 0, 0, 1]
+      guided: [
+        [0, 0, 0, 0, 2, 0],
+        [0, 0, 0, 1],
+      ],
+      // g·[g > 0]; dm = [1, 0, 1, 1], dr = [-1, 0, 3, 1]
+      deconvnet: [
+        [1, 1, 0, 0, 2, 0],
+        [0, 0, 3, 1],
+      ],
+    };
+    for (const rule of ['standard', 'guided', 'deconvnet'] as const) {
+      test(`relu '${rule}'`, async () => {
+        const a = await runGradient(one, { x: tensor(f64, [6], x) }, { y: seed }, rule);
+        assert.deepEqual(asNumbers(a.out.dx), expected[rule][0]);
+        const b = await runGradient(two, { x: tensor(f64, [4], x2) }, { y: seed2 }, rule);
+        assert.deepEqual(asNumbers(b.out.dx), expected[rule][1]);
+      });
+    }
+  });
+
+  describe('unsupported operators', () => {
+    const compileOf = async (model: onnx.ModelProto, dims: number[], spec = {}) => {
+      const feeds = { x: tensor(f32, dims, new Array<number>(size(dims)).fill(0.5)) };
+      return compileGradient(model, spec, await probeTensorInfo(nodeBackend, model, feeds));
+    };
+
+    test('Erf on the gradient path fails, naming the operator and the node', async () => {
+      const model = buildModel({
+        inputs: [{ name: 'x', dims: [2, 3], dtype: f32 }],
+        outputs: ['y'],
+        nodes: [
+          { op: 'Erf', inputs: ['x'], outputs: ['e'], name: 'my_erf' },
+          { op: 'Relu', inputs: ['e'], outputs: ['y'] },
+        ],
+      });
+      await assert.rejects(compileOf(model, [2, 3]), /Erf node 'my_erf'.*no gradient rule/);
+    });
+
+    test('Resize on the gradient path fails, naming the operator and the node', async () => {
+      const model = buildModel({
+        inputs: [{ name: 'x', dims: [1, 1, 2, 2], dtype: f32 }],
+        outputs: ['y'],
+        nodes: [{ op: 'Resize', inputs: ['x', '', 'scales'], outputs: ['y'], name: 'upsample' }],
+        initializers: [floatInit('scales', f32, [4], [1, 1, 2, 2])],
+      });
+      await assert.rejects(compileOf(model, [1, 1, 2, 2]), /Resize node 'upsample'.*no gradient rule/);
+    });
+
+    gradTest('an ArgMax branch that the seed does not need is fine', () => ({
+      model: buildModel({
+        inputs: [{ name: 'x', dims: [2, 5], dtype: f64 }],
+        outputs: ['y', 'best'],
+        nodes: [
+          { op: 'Relu', inputs: ['x'], outputs: ['y'] },
+          { op: 'ArgMax', inputs: ['x'], outputs: ['best'], attrs: { axis: { i: 1 } } },
+        ],
+      }),
+      x: [2, 5],
+      dtype: f64,
+      input: awayFrom([0]),
+    }));
+
+    gradTest('an Erf branch to an output that is not seeded is fine', () => ({
+      model: buildModel({
+        inputs: [{ name: 'x', dims: [2, 5], dtype: f32 }],
+        outputs: ['y', 'z'],
+        nodes: [
+          { op: 'Tanh', inputs: ['x'], outputs: ['y'] },
+          { op: 'Erf', inputs: ['x'], outputs: ['z'] },
+        ],
+      }),
+      x: [2, 5],
+      dtype: f32,
+      seeds: ['y'],
+    }));
+
+    gradTest('Erf of a constant feeding the path is fine', (r) => ({
+      model: buildModel({
+        inputs: [{ name: 'x', dims: [2, 5], dtype: f32 }],
+        outputs: ['y'],
+        nodes: [
+          { op: 'Erf', inputs: ['c0'], outputs: ['c'] },
+          { op: 'Mul', inputs: ['x', 'c'], outputs: ['y'] },
+        ],
+        initializers: [r.init('c0', f32, [5])],
+      }),
+      x: [2, 5],
+      dtype: f32,
+    }));
+  });
+
+  describe('opsets', () => {
+    test('an opset-11 model with only Relu and Conv is raised to opset 16 and works', async (t) => {
+      const r = new Random(11);
+      const model = buildModel({
+        inputs: [{ name: 'x', dims: [1, 2, 5, 5], dtype: f32 }],
+        outputs: ['y'],
+        nodes: [
+          { op: 'Relu', inputs: ['x'], outputs: ['r'] },
+          { op: 'Conv', inputs: ['r', 'w'], outputs: ['y'], attrs: { pads: { ints: [1, 1, 1, 1] } } },
+        ],
+        initializers: [r.init('w', f32, [3, 2, 3, 3])],
+        opset: 11,
+      });
+      const { err, compiled } = await checkGradient(model, [1, 2, 5, 5], {
+        dtype: f32,
+        input: awayFrom([0]),
+        random: r,
+      });
+      t.diagnostic(`float32 relErr=${err.toExponential(2)}`);
+      assert.equal(defaultOpset(compiled.model), 16);
+      assert.equal(defaultOpset(model), 11, 'the source model is left alone');
+    });
+
+    test('an opset-11 model with Softmax is refused, naming Softmax', async () => {
+      const model = op1('Softmax', { dtype: f32, x: [2, 5], opset: 11 });
+      const feeds = { x: tensor(f32, [2, 5], new Array<number>(10).fill(0.5)) };
+      const info = await probeTensorInfo(nodeBackend, model, feeds);
+      assert.throws(
+        () => compileGradient(model, {}, info),
+        /Softmax node 'Softmax_y'.*Softmax changed meaning/,
+      );
+    });
+  });
+
+  // PyTorch and other exporters store int64 constants (Slice starts, Pad pads, Gather indices, axes) in
+  // raw_data; the compiler must read their values right (tiny-graph's int64Init uses int64_data).
+  // (Fails while decodeTensor reads a decoded Buffer's raw_data from offset 0 of its whole backing store.)
+  gradTest('int64 constants stored as raw_data (Slice starts/ends/axes/steps)', () => ({
+    model: op1('Slice', {
+      dtype: f64,
+      x: [2, 3, 6],
+      initializers: [
+        int64Init('starts', [1, 5], [2], true),
+        int64Init('ends', [3, 0], [2], true),
+        int64Init('axes', [1, 2], [2], true),
+        int64Init('steps', [1, -2], [2], true),
+      ],
+    }),
+    x: [2, 3, 6],
+    dtype: f64,
+  }));
+});
