@@ -12,7 +12,8 @@ export function sizeOf(dims: readonly number[]): number {
 /** A tensor of zeros (or of `data` when given) with the given dims; checks the element count. */
 export function tensor(dims: number[], data?: Float32Array): Tensor {
   const size = sizeOf(dims);
-  if (data && data.length !== size) throw new Error(`tensor: ${data.length} values do not fill dims [${dims}]`);
+  if (data && data.length !== size)
+    throw new Error(`tensor: ${data.length} values do not fill dims [${dims}]`);
   return { data: data ?? new Float32Array(size), dims: [...dims] };
 }
 

@@ -93,9 +93,7 @@ export class Classifier {
 
   /** Raw class scores N×classes for a normalised N×C×H×W batch. */
   async logits(x: Tensor): Promise<Tensor> {
-    this.forwardSession ??= this.backend.createSession(encodeModel(this.model), {
-      threads: this.config.threads,
-    });
+    this.forwardSession ??= this.openSession(this.model);
     const session = await this.forwardSession;
     const out = await session.run({ [this.inputName]: f32(x) }, [this.outputName]);
     return fromRuntime(out[this.outputName]);
@@ -162,14 +160,26 @@ export class Classifier {
         dims,
         data: new Float32Array(dims.reduce((a, b) => a * b, 1)),
       };
-      probe = probeTensorInfo(this.backend, this.model, { [this.inputName]: zeros });
+      probe = probeTensorInfo(this.backend, this.model, { [this.inputName]: zeros }).catch((err: Error) => {
+        this.probes.delete(probeKey);
+        throw err instanceof ModelError
+          ? err
+          : new ModelError(`${this.source}: ${this.backend.name} cannot run the model: ${err.message}`);
+      });
       this.probes.set(probeKey, probe);
     }
     const compiled = compileGradient(this.model, spec, await probe);
-    const session = await this.backend.createSession(encodeModel(compiled.model), {
-      threads: this.config.threads,
-    });
-    return { session, compiled };
+    return { session: await this.openSession(compiled.model), compiled };
+  }
+
+  private async openSession(model: onnx.ModelProto): Promise<Session> {
+    try {
+      return await this.backend.createSession(encodeModel(model), { threads: this.config.threads });
+    } catch (err) {
+      throw new ModelError(
+        `${this.source}: ${this.backend.name} cannot run the model: ${(err as Error).message}`,
+      );
+    }
   }
 
   private async evict(): Promise<void> {

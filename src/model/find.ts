@@ -45,3 +45,11 @@ export function findModel(ref: string = DEFAULT_MODEL, env: NodeJS.ProcessEnv = 
     ].join('\n'),
   );
 }
+
+/** The folder of sample images: NETVIS_SAMPLES, else the checkout's sibling shared/images (undefined when neither exists). */
+export function sampleImageDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const dirs = [env.NETVIS_SAMPLES, join(packageRoot, '..', 'shared', 'images')].filter((d): d is string =>
+    Boolean(d),
+  );
+  return dirs.map((d) => resolve(d)).find((d) => existsSync(d));
+}

@@ -7,6 +7,6 @@ import { ortBackend } from './ort.js';
 export const nodeBackend: Backend = ortBackend('onnxruntime-node', ort, (o) => ({
   intraOpNumThreads: o.threads ?? availableParallelism(),
   interOpNumThreads: 1,
-  graphOptimizationLevel: 'all',
+  graphOptimizationLevel: (process.env.NV_OPT as 'all') ?? 'all',
   executionMode: 'sequential',
 }));

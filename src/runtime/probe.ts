@@ -31,7 +31,7 @@ export async function probeTensorInfo(
       if (o && !existing.has(o)) model.graph.output.push(onnx.ValueInfoProto.create({ name: o }));
     }
   }
-  const session = await backend.createSession(encodeModel(model), { threads: 1 });
+  const session = await backend.createSession(encodeModel(model));
   try {
     const out = await session.run(feeds);
     for (const [name, t] of Object.entries(out)) {
