@@ -4,3 +4,4 @@ export { gaussianBlur, roll } from './filters.js';
 export { deprocess, imageToTensor, preprocess, validRange, type ChannelRange } from './preprocess.js';
 export { centerCrop, resizeBilinear, resizeShorterSide } from './resize.js';
 export { IMAGENET_PREPROCESSING, type Preprocessing, type RgbImage } from './types.js';
+export { loadImageBatch } from './load.js';

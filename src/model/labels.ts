@@ -99,7 +99,7 @@ export class ClassLabels {
     const key = text.toLowerCase();
     const scored = [...this.byName.keys()].map((n) => ({
       n,
-      score: (n.includes(key) || key.includes(n) ? 0 : 1000) + levenshtein(key, n),
+      score: (n.includes(key) ? 0 : 1000) + levenshtein(key, n),
     }));
     scored.sort((a, b) => a.score - b.score || a.n.localeCompare(b.n));
     return scored

@@ -2,9 +2,9 @@ import onnxProto from 'onnx-proto';
 
 /** The generated ONNX protobuf classes (ModelProto, GraphProto, NodeProto, TensorProto, ...). */
 export const onnx = onnxProto.onnx;
-// eslint-disable-next-line @typescript-eslint/no-namespace
 // Decoded messages are class instances all the way down; these types say so (the generated ones type
 // nested messages as their I* property interfaces).
+// eslint-disable-next-line @typescript-eslint/no-namespace
 export declare namespace onnx {
   type TensorProto = onnxProto.onnx.TensorProto;
   type ValueInfoProto = onnxProto.onnx.ValueInfoProto;

@@ -47,12 +47,12 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the built `netvis` command (bin/netvis.js) with arguments; `onSpawn` can signal the child. */
+/** Runs the built `netvis` command (bin/netvis.js) with arguments; `onStderr` sees its stderr so far and can signal it. */
 export function runCli(
   args: string[],
   opts: {
     env?: NodeJS.ProcessEnv;
-    onStdout?: (text: string, kill: (s: NodeJS.Signals) => void) => void;
+    onStderr?: (text: string, kill: (s: NodeJS.Signals) => void) => void;
   } = {},
 ): Promise<CliRun> {
   return new Promise((resolvePromise, reject) => {
@@ -63,11 +63,11 @@ export function runCli(
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      opts.onStdout?.(stdout, (s) => child.kill(s));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      opts.onStderr?.(stderr, (s) => child.kill(s));
     });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
   });

@@ -1,0 +1,163 @@
+import { Command, Option } from 'commander';
+import { deprocess } from '../image/preprocess.js';
+import type { RgbImage } from '../image/types.js';
+import {
+  classVisualization,
+  type ClassVisualizationResult,
+} from '../methods/featureviz/class-visualization.js';
+import type { Classifier } from '../model/classifier.js';
+import { encodeGif } from '../render/animation.js';
+import { classVisualizationFigure } from '../render/figure.js';
+import {
+  classifierFrom,
+  finiteNumber,
+  positiveInt,
+  printJson,
+  progressBar,
+  withInterrupt,
+  withModelOptions,
+  withProgressOption,
+  writeOutputs,
+  type ModelFlags,
+  type ProgressFlags,
+} from './shared.js';
+
+interface ClassvizFlags extends ModelFlags, ProgressFlags {
+  class: string;
+  iterations: number;
+  seed: number;
+  lr: number;
+  l2Reg: number;
+  blurEvery: number;
+  blurSigma: number;
+  maxJitter: number;
+  showEvery: number;
+  output: string;
+  gif?: string;
+  json?: boolean;
+}
+
+/** A class visualization with its figure, every frame as RGB (for a GIF) and its final top-1. */
+export interface RenderedClassVisualization {
+  result: ClassVisualizationResult;
+  figure: Uint8Array;
+  allFrames: RgbImage[];
+  top1: number;
+}
+
+/** Runs class visualization with CS231n's settings unless overridden, and renders its figure; `onStep` sees progress. */
+export async function renderClassVisualization(
+  classifier: Classifier,
+  target: number,
+  options: Parameters<typeof classVisualization>[2] & { keepAllFrames?: boolean },
+): Promise<RenderedClassVisualization> {
+  const allFrames: RgbImage[] = [];
+  const { keepAllFrames, onStep, ...rest } = options;
+  const result = await classVisualization(classifier, target, {
+    ...rest,
+    onStep: (t, image, score) => {
+      if (keepAllFrames) allFrames.push(deprocess(image, classifier.preprocessing)[0]);
+      onStep?.(t, image, score);
+    },
+  });
+  const figure = await classVisualizationFigure(
+    result.frames.map((f) => ({
+      image: deprocess(f.image, classifier.preprocessing)[0],
+      iteration: f.iteration,
+    })),
+    classifier.labels.name(target),
+    result.scores.length,
+  );
+  const logits = await classifier.logits(result.image);
+  let top1 = 0;
+  for (let j = 1; j < logits.dims[1]; j++) if (logits.data[j] > logits.data[top1]) top1 = j;
+  return { result, figure, allFrames, top1 };
+}
+
+const num = (flag: string) => finiteNumber(flag);
+
+/** `netvis classviz --class CLASS`: an image the model scores as that class, from noise. */
+export function classvizCommand(): Command {
+  return withProgressOption(
+    withModelOptions(
+      new Command('classviz')
+        .description(
+          'class visualization (Simonyan et al. 2014, Yosinski et al. 2015): gradient ascent from noise',
+        )
+        .requiredOption('-c, --class <name|index|wnid>', 'class to visualize')
+        .addOption(
+          new Option('--iterations <n>', 'gradient ascent steps')
+            .default(100)
+            .argParser(positiveInt('--iterations')),
+        )
+        .addOption(
+          new Option('--seed <n>', 'seed of the noise and jitter').default(0).argParser(num('--seed')),
+        )
+        .addOption(
+          new Option('--lr <rate>', 'step length (normalised units)').default(25).argParser(num('--lr')),
+        )
+        .addOption(
+          new Option('--l2-reg <lambda>', 'λ of the L2 penalty').default(1e-3).argParser(num('--l2-reg')),
+        )
+        .addOption(
+          new Option('--blur-every <n>', 'blur every n steps')
+            .default(10)
+            .argParser(positiveInt('--blur-every')),
+        )
+        .addOption(
+          new Option('--blur-sigma <px>', 'Gaussian blur sigma').default(0.5).argParser(num('--blur-sigma')),
+        )
+        .addOption(
+          new Option('--max-jitter <px>', 'largest random shift').default(16).argParser(num('--max-jitter')),
+        )
+        .addOption(
+          new Option('--show-every <n>', 'keep a frame every n steps')
+            .default(25)
+            .argParser(positiveInt('--show-every')),
+        )
+        .option('-o, --output <file>', 'PNG figure of the kept frames', 'classviz.png')
+        .option('--gif <file>', 'also write an animated GIF of every step')
+        .option('--json', 'print the result as JSON'),
+    ),
+  ).action(async (flags: ClassvizFlags) => {
+    const classifier = await classifierFrom(flags);
+    try {
+      const target = classifier.labels.resolve(flags.class).index;
+      const bar = progressBar(flags.iterations, `classviz ${classifier.labels.name(target)}`, flags);
+      const out = await withInterrupt((signal) =>
+        renderClassVisualization(classifier, target, {
+          iterations: flags.iterations,
+          seed: flags.seed,
+          learningRate: flags.lr,
+          l2Reg: flags.l2Reg,
+          blurEvery: flags.blurEvery,
+          blurSigma: flags.blurSigma,
+          maxJitter: flags.maxJitter,
+          showEvery: flags.showEvery,
+          keepAllFrames: Boolean(flags.gif),
+          signal,
+          onStep: (t, _img, score) => bar.update(t, `score ${score.toFixed(2)}`),
+        }),
+      ).finally(() => bar.stop());
+      const files: Record<string, Uint8Array> = { [flags.output]: out.figure };
+      if (flags.gif) files[flags.gif] = encodeGif(out.allFrames, { delayMs: 80 });
+      await writeOutputs(files);
+      const summary = {
+        class: { index: target, name: classifier.labels.name(target) },
+        iterations: flags.iterations,
+        seed: flags.seed,
+        finalScore: out.result.scores[out.result.scores.length - 1],
+        top1: { index: out.top1, name: classifier.labels.name(out.top1) },
+        frames: out.result.frames.map((f) => f.iteration),
+        outputs: Object.keys(files),
+      };
+      if (flags.json) printJson(summary);
+      else
+        process.stdout.write(
+          `top-1 after ${flags.iterations} steps: ${summary.top1.name}\nwrote ${Object.keys(files).join(', ')}\n`,
+        );
+    } finally {
+      await classifier.dispose();
+    }
+  });
+}

@@ -1,0 +1,21 @@
+import { ImageError } from '../image/decode.js';
+import { ClassLookupError } from '../model/labels.js';
+import { ModelNotFoundError } from '../model/find.js';
+import { ModelError } from '../onnx/proto.js';
+
+/** A mistake in how the command was called: printed without a stack trace, exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const EXPECTED = [UsageError, ImageError, ClassLookupError, ModelNotFoundError, ModelError];
+
+/** Whether an error is one netvis expects (bad input) rather than a bug. */
+export function isExpected(err: unknown): boolean {
+  return EXPECTED.some((cls) => err instanceof cls);
+}
+
+/** Whether an error is an abort (Ctrl-C or an AbortSignal). */
+export function isAbort(err: unknown): boolean {
+  return err instanceof Error && err.name === 'AbortError';
+}

@@ -1,0 +1,103 @@
+import { Command, Option } from 'commander';
+import { deprocess } from '../image/preprocess.js';
+import { loadImageBatch } from '../image/load.js';
+import { makeFoolingImage } from '../methods/adversarial/fooling.js';
+import { foolingFigure } from '../render/figure.js';
+import {
+  classifierFrom,
+  finiteNumber,
+  positiveInt,
+  printJson,
+  progressBar,
+  withInterrupt,
+  withModelOptions,
+  withProgressOption,
+  writeOutputs,
+  type ModelFlags,
+  type ProgressFlags,
+} from './shared.js';
+
+interface FoolFlags extends ModelFlags, ProgressFlags {
+  target: string;
+  lr: number;
+  maxIterations: number;
+  output: string;
+  json?: boolean;
+}
+
+/** `netvis fool IMAGE --target CLASS`: a fooling image (Szegedy et al. 2014) as in CS231n. */
+export function foolCommand(): Command {
+  return withProgressOption(
+    withModelOptions(
+      new Command('fool')
+        .description('fooling image: gradient ascent on a target class until the model predicts it')
+        .argument('<image>', 'JPEG, PNG or WebP file')
+        .requiredOption('-t, --target <name|index|wnid>', 'class the model should predict')
+        .addOption(
+          new Option('--lr <rate>', 'step length in normalised units')
+            .default(1)
+            .argParser(finiteNumber('--lr')),
+        )
+        .addOption(
+          new Option('--max-iterations <n>', 'most gradient steps')
+            .default(100)
+            .argParser(positiveInt('--max-iterations')),
+        )
+        .option(
+          '-o, --output <file>',
+          'PNG figure to write: original | fooling | difference | ×10',
+          'fooling.png',
+        )
+        .option('--json', 'print the result as JSON'),
+    ),
+  ).action(async (image: string, flags: FoolFlags) => {
+    const classifier = await classifierFrom(flags);
+    try {
+      const target = classifier.labels.resolve(flags.target).index;
+      const { tensor, crops } = await loadImageBatch([image], classifier.preprocessing);
+      const bar = progressBar(flags.maxIterations, 'fooling', flags);
+      const result = await withInterrupt((signal) =>
+        makeFoolingImage(classifier, tensor, target, {
+          learningRate: flags.lr,
+          maxIterations: flags.maxIterations,
+          signal,
+          onStep: (it, predicted) => bar.update(it, classifier.labels.name(predicted[0])),
+        }),
+      ).finally(() => bar.stop());
+      const [fooled] = deprocess(result.image, classifier.preprocessing);
+      const png = await foolingFigure({
+        original: crops[0],
+        fooled,
+        originalLabel: classifier.labels.name(result.originalPrediction),
+        fooledLabel: classifier.labels.name(result.predicted),
+      });
+      await writeOutputs({ [flags.output]: png });
+      const summary = {
+        image,
+        output: flags.output,
+        target: { index: target, name: classifier.labels.name(target) },
+        success: result.success,
+        iterations: result.iterations,
+        originalPrediction: {
+          index: result.originalPrediction,
+          name: classifier.labels.name(result.originalPrediction),
+        },
+        predicted: { index: result.predicted, name: classifier.labels.name(result.predicted) },
+        linf: result.linf,
+        l2: result.l2,
+        linfPixels: result.linfPixels,
+        l2Pixels: result.l2Pixels,
+      };
+      if (flags.json) printJson(summary);
+      else {
+        process.stdout.write(
+          `${result.success ? 'fooled' : 'not fooled'} after ${result.iterations} steps: ` +
+            `${summary.originalPrediction.name} -> ${summary.predicted.name} ` +
+            `(L∞ ${result.linfPixels.toFixed(2)}, L2 ${result.l2Pixels.toFixed(1)} in 0-255 units)\nwrote ${flags.output}\n`,
+        );
+      }
+    } finally {
+      await classifier.dispose();
+    }
+  });
+}

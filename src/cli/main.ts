@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { classifyCommand } from './classify.js';
+import { classvizCommand } from './classviz.js';
+import { foolCommand } from './fool.js';
+import { reportCommand } from './report.js';
+import { saliencyCommand } from './saliency.js';
+import { isAbort, isExpected, UsageError } from './errors.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+/** Builds the `netvis` command with all its subcommands. */
+export function program(): Command {
+  const root = new Command('netvis')
+    .description(
+      'What an image classifier sees: saliency maps, fooling images and class visualizations for ONNX classifiers.',
+    )
+    .version(version)
+    .option('--debug', 'show stack traces of errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      '\nModels are found by name in $NETVIS_MODEL_DIR, ~/.cache/netvis, then ../shared/models beside the checkout.\nExamples:\n  netvis classify cat.jpg --top 3\n  netvis report --out report/',
+    );
+  for (const cmd of [reportCommand(), classifyCommand(), saliencyCommand(), foolCommand(), classvizCommand()])
+    root.addCommand(cmd);
+  root.exitOverride();
+  for (const cmd of root.commands) cmd.exitOverride();
+  return root;
+}
+
+/** Runs the CLI on `argv` (without node and script); returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const root = program();
+  try {
+    await root.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (isAbort(err)) {
+      process.stderr.write('netvis: interrupted; no output written\n');
+      return 130;
+    }
+    const debug = argv.includes('--debug') || Boolean(process.env.NETVIS_DEBUG);
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`netvis: ${message}\n`);
+    if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    else if (!isExpected(err))
+      process.stderr.write('(this looks like a bug; run with --debug for a stack trace)\n');
+    return err instanceof UsageError ? 2 : 1;
+  }
+}

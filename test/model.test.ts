@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { findModel, modelSearchPath, ModelNotFoundError } from '../src/model/find.js';
+import { ClassLabels, ClassLookupError } from '../src/model/labels.js';
+import { loadClassifier } from '../src/model/load.js';
+import { ModelError } from '../src/onnx/proto.js';
+import { FIXTURES, SHARED } from './support/shared.js';
+
+const imagenet = ClassLabels.fromJson(
+  JSON.parse(readFileSync(join(SHARED, 'models', 'imagenet_classes.json'), 'utf8')),
+);
+
+test('classes resolve by index, WordNet id and case-insensitive name (any of its names)', () => {
+  assert.equal(imagenet.size, 1000);
+  assert.equal(imagenet.resolve(76).names[0], 'tarantula');
+  assert.equal(imagenet.resolve('76').index, 76);
+  assert.equal(imagenet.resolve('n01774750').index, 76);
+  assert.equal(imagenet.resolve('Electric Guitar').index, 546);
+  assert.equal(imagenet.resolve('Carcharodon carcharias').index, 2);
+  assert.equal(imagenet.name(6), 'stingray');
+});
+
+test('unknown, ambiguous and out-of-range classes give helpful errors', () => {
+  assert.throws(
+    () => imagenet.resolve('stingrey'),
+    (e: Error) => e instanceof ClassLookupError && /closest: 'stingray'/.test(e.message),
+  );
+  assert.throws(() => imagenet.resolve('crane'), /ambiguous: give an index: 134 \(crane\); 517 \(crane\)/);
+  assert.throws(() => imagenet.resolve(1000), /out of range \(0 to 999\)/);
+  assert.deepEqual(imagenet.closest('guitar', 2), ['acoustic guitar', 'electric guitar']);
+});
+
+test('models are found by path, then NETVIS_MODEL_DIR, then the user cache, then ../shared/models', () => {
+  const home = mkdtempSync(join(tmpdir(), 'netvis-find-'));
+  const modelDir = join(home, 'models');
+  const cache = join(home, 'cache');
+  mkdirSync(modelDir);
+  mkdirSync(join(cache, 'netvis'), { recursive: true });
+  const env = { XDG_CACHE_HOME: cache } as NodeJS.ProcessEnv;
+  assert.equal(findModel('squeezenet1_1', env), join(SHARED, 'models', 'squeezenet1_1.onnx'));
+  copyFileSync(join(FIXTURES, 'resblock.onnx'), join(cache, 'netvis', 'squeezenet1_1.onnx'));
+  assert.equal(findModel('squeezenet1_1', env), join(cache, 'netvis', 'squeezenet1_1.onnx'));
+  copyFileSync(join(FIXTURES, 'resblock.onnx'), join(modelDir, 'squeezenet1_1.onnx'));
+  assert.equal(
+    findModel('squeezenet1_1', { ...env, NETVIS_MODEL_DIR: modelDir }),
+    join(modelDir, 'squeezenet1_1.onnx'),
+  );
+  assert.equal(findModel(join(FIXTURES, 'vgg_head.onnx'), env), join(FIXTURES, 'vgg_head.onnx'));
+  assert.deepEqual(modelSearchPath({ ...env, NETVIS_MODEL_DIR: modelDir }).slice(0, 2), [
+    modelDir,
+    join(cache, 'netvis'),
+  ]);
+  assert.throws(
+    () => findModel('resnet50', env),
+    (e: Error) =>
+      e instanceof ModelNotFoundError &&
+      e.message.includes(join(cache, 'netvis')) &&
+      e.message.includes('scripts/export-torchvision.py'),
+  );
+});
+
+test('a sidecar gives labels and preprocessing; bad sidecars and labels are refused clearly', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'netvis-sidecar-'));
+  const model = join(dir, 'tiny.onnx');
+  copyFileSync(join(FIXTURES, 'resblock.onnx'), model);
+  writeFileSync(
+    join(dir, 'tiny.json'),
+    JSON.stringify({
+      labels: 'tiny-labels.json',
+      preprocessing: { resize: 40, crop: 32, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
+    }),
+  );
+  writeFileSync(
+    join(dir, 'tiny-labels.json'),
+    JSON.stringify(Array.from({ length: 10 }, (_, i) => `thing ${i}`)),
+  );
+  const c = await loadClassifier({ model });
+  assert.equal(c.labels.name(3), 'thing 3');
+  assert.deepEqual(c.preprocessing, { resize: 40, crop: 32, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
+  const logits = await c.logits({ data: new Float32Array(2 * 3 * 32 * 32), dims: [2, 3, 32, 32] });
+  assert.deepEqual(logits.dims, [2, 10]);
+  await c.dispose();
+  writeFileSync(
+    join(dir, 'tiny.json'),
+    JSON.stringify({ labels: 'tiny-labels.json', preprocessing: { crop: 300 } }),
+  );
+  await assert.rejects(
+    loadClassifier({ model }),
+    (e: Error) => e instanceof ModelError && /resize >= crop/.test(e.message),
+  );
+  writeFileSync(join(dir, 'tiny.json'), '{ not json');
+  await assert.rejects(loadClassifier({ model }), /tiny\.json is not valid JSON/);
+  writeFileSync(join(dir, 'tiny.json'), JSON.stringify({ labels: 'missing.json' }));
+  await assert.rejects(loadClassifier({ model }), /missing\.json cannot be read|no labels/);
+});
