@@ -1,0 +1,16 @@
+import { availableParallelism, cpus } from 'node:os';
+import * as engine from './engine.js';
+
+// Each suite exports `run(): Promise<Record<string, unknown>>`; add new suites here.
+const suites: Record<string, { run(): Promise<Record<string, unknown>> }> = { engine };
+
+const only = process.argv.slice(2);
+const results: Record<string, unknown> = {
+  machine: { cpu: cpus()[0]?.model, cores: availableParallelism(), node: process.version },
+};
+for (const [name, suite] of Object.entries(suites)) {
+  if (only.length && !only.includes(name)) continue;
+  process.stderr.write(`bench: ${name}...\n`);
+  results[name] = await suite.run();
+}
+process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
