@@ -169,7 +169,7 @@ export async function saliencyFigure(
     );
   const heat = images.map((image, i) =>
     opts.overlay
-      ? overlayHeatmap(image, maps[i], { colormap: opts.colormap })
+      ? overlayHeatmap(image, maps[i], { colormap: opts.colormap, clipPercentile: 99 })
       : applyColormap(maps[i], image.width, image.height, { colormap: opts.colormap }),
   );
   return gridFigure(
