@@ -150,7 +150,7 @@ export async function gridFigure(rows: Tile[][], opts: GridOptions = {}): Promis
 }
 
 export interface SaliencyFigureOptions {
-  /** Show each map blended on its image (`overlayHeatmap`) instead of on its own; default false. */
+  /** Show each map blended on its image (`overlayHeatmap`, clipped at its 99th percentile) instead of on its own; default false. */
   overlay?: boolean;
   /** Default 'hot' on its own (as CS231n), 'jet' for the overlay. */
   colormap?: ColormapName;
