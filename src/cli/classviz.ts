@@ -6,6 +6,7 @@ import {
   type ClassVisualizationResult,
 } from '../methods/featureviz/class-visualization.js';
 import type { Classifier } from '../model/classifier.js';
+import { argmaxRows } from '../methods/common.js';
 import { encodeGif } from '../render/animation.js';
 import { classVisualizationFigure } from '../render/figure.js';
 import {
@@ -68,9 +69,7 @@ export async function renderClassVisualization(
     classifier.labels.name(target),
     result.scores.length,
   );
-  const logits = await classifier.logits(result.image);
-  let top1 = 0;
-  for (let j = 1; j < logits.dims[1]; j++) if (logits.data[j] > logits.data[top1]) top1 = j;
+  const [top1] = argmaxRows(await classifier.logits(result.image));
   return { result, figure, allFrames, top1 };
 }
 
