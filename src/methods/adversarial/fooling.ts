@@ -87,10 +87,13 @@ export async function makeFoolingImages(
     for (const r of stepping) {
       const i = active[r];
       const g = grad.data.subarray(r * per, (r + 1) * per);
-      const norm = l2Norm(g);
+      // The step in float32 arithmetic, as CS231n's PyTorch code computes it: the run is a race between
+      // similar classes (stingray vs tiger shark) that rounding alone can tip.
+      const norm = Math.fround(l2Norm(g));
       if (norm === 0) continue;
+      const lr = Math.fround(learningRate);
       const row = x.data.subarray(i * per, (i + 1) * per);
-      for (let j = 0; j < per; j++) row[j] += (learningRate * g[j]) / norm;
+      for (let j = 0; j < per; j++) row[j] += Math.fround(Math.fround(lr * g[j]) / norm);
       steps[i]++;
     }
     active = stepping.map((r) => active[r]);
