@@ -70,45 +70,8 @@ export function convTransposeTo(
   });
 }
 
-/**
- * A stride-1 Conv's input gradient as a plain Conv (ONNX Runtime's Conv kernels are about twice as fast as
- * its ConvTranspose): correlate g with the kernel flipped in space and transposed in channels within each
- * group, padded by d·(k−1) − pad. The weight rearrangement acts on an initializer, so ONNX Runtime folds it
- * once at load. Undefined when a pad exceeds d·(k−1) (the padding would be negative).
- */
-function stride1ConvBackward(
-  ctx: RuleContext,
-  w: string,
-  geo: WindowGeometry,
-  group: number,
-): string | undefined {
-  const { b } = ctx;
-  const r = geo.kernel.length;
-  const pads = geo.pads.map((p, i) => geo.dilations[i % r] * (geo.kernel[i % r] - 1) - p);
-  if (pads.some((p) => p < 0)) return undefined;
-  const [m, cPerGroup, ...k] = ctx.dims(w);
-  const spatial = Array.from({ length: r }, (_, i) => i + 3);
-  const grouped = b.op1('Reshape', [w, b.constInt64([group, m / group, cPerGroup, ...k])]);
-  const swapped = b.op1('Transpose', [grouped], { perm: { ints: [0, 2, 1, ...spatial] } });
-  const transposed = b.op1('Reshape', [swapped, b.constInt64([group * cPerGroup, m / group, ...k])]);
-  const axes = Array.from({ length: r }, (_, i) => i + 2);
-  const flipped = b.op1('Slice', [
-    transposed,
-    b.constInt64(axes.map(() => -1)),
-    b.constInt64(axes.map(() => Number.MIN_SAFE_INTEGER)),
-    b.constInt64(axes),
-    b.constInt64(axes.map(() => -1)),
-  ]);
-  return b.op1('Conv', [ctx.grads[0]!, flipped], {
-    kernel_shape: { ints: k },
-    dilations: { ints: geo.dilations },
-    pads: { ints: pads },
-    group: { i: group },
-  });
-}
-
-// Conv's input gradient is its transpose: a plain Conv for stride 1, else ConvTranspose with the same
-// weights, whose layout (M, C/group, k...) reads as ConvTranspose's (in = M, out/group = C/group, k...).
+// Conv's input gradient is ConvTranspose with the same weights; the weight layout (M, C/group, k...)
+// reads as ConvTranspose's (in = M, out/group = C/group, k...).
 const conv: GradientRule = (ctx) => {
   if (ctx.needs[1] || ctx.needs[2])
     unsupported(ctx, 'gradients with respect to weights or bias are not supported');
@@ -117,9 +80,7 @@ const conv: GradientRule = (ctx) => {
   const ys = ctx.dims(ctx.node.output[0]).slice(2);
   const kernel = ctx.attrs.ints('kernel_shape', ctx.dims(w).slice(2));
   const geo = windowGeometry(ctx.attrs, kernel, xs, ys);
-  const group = ctx.attrs.int('group', 1);
-  const plain = geo.strides.every((s) => s === 1) ? stride1ConvBackward(ctx, w, geo, group) : undefined;
-  return [plain ?? convTransposeTo(ctx, ctx.grads[0]!, w, geo, xs, ys, group)];
+  return [convTransposeTo(ctx, ctx.grads[0]!, w, geo, xs, ys, ctx.attrs.int('group', 1))];
 };
 
 /** Rules for convolutions. */
