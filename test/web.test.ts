@@ -1,0 +1,359 @@
+// The web app in headless Chromium (Debian's /usr/bin/chromium through playwright-core), served by `netvis serve`.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { IMAGES, ROOT, runCli } from './support/shared.js';
+
+const CHROMIUM = process.env.NETVIS_CHROMIUM ?? '/usr/bin/chromium';
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+const WIDE = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+// Generous: the first gradient graph compiles in the page, on two busy cores.
+const LONG = { timeout: 120_000 };
+
+let server: ChildProcess | undefined;
+let url = '';
+let userDataDir = '';
+let context: BrowserContext | undefined;
+let page: Page;
+const pageErrors: string[] = [];
+
+function serve(): Promise<string> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'netvis.js'), 'serve', '--port', '0'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server = child;
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /(http:\/\/\S+\/)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => reject(new Error(`netvis serve exited with ${code}: ${err}`)));
+  });
+}
+
+/** Screenshots of the page as it is, at 1280×800 and at phone width (whole page), into test-artifacts/. */
+async function screenshots(view: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `web-${view}-1280x800.png`) });
+  await page.setViewportSize(PHONE);
+  await page.screenshot({ path: join(ARTIFACTS, `web-${view}-390x844.png`), fullPage: true });
+  await page.setViewportSize(WIDE);
+}
+
+/** The input canvas and another canvas as RGBA bytes. */
+function canvasPixels(selector: string): Promise<number[]> {
+  return page.$eval(selector, (c) => {
+    const canvas = c as HTMLCanvasElement;
+    return Array.from(canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data);
+  });
+}
+
+before(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set NETVIS_CHROMIUM)`);
+  }
+  mkdirSync(ARTIFACTS, { recursive: true });
+  url = await serve();
+  userDataDir = mkdtempSync(join(tmpdir(), 'netvis-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: WIDE,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-sync',
+    ],
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(m.text());
+  });
+});
+
+after(async () => {
+  await context?.close();
+  if (server && server.exitCode === null) {
+    server.removeAllListeners('exit');
+    const exited = new Promise((resolve) => server!.once('exit', resolve));
+    server.kill('SIGINT');
+    await exited;
+  }
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+});
+
+test('the page loads from netvis serve, shows its backend, and classifies samples with the CLI top-1', async () => {
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="true"]', LONG);
+  assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'COOP/COEP make the page isolated');
+  // Headless Chromium without a GPU has no WebGPU adapter: WASM, with threads since the page is isolated.
+  assert.equal(await page.getAttribute('#backend', 'data-backend'), 'wasm');
+  assert.match((await page.textContent('#backend')) ?? '', /^WASM · [2-4] threads$/);
+
+  const sample = 'n02441942_weasel.JPEG';
+  const cli = await runCli(['classify', join(IMAGES, sample), '--json']);
+  assert.equal(cli.code, 0, cli.stderr);
+  const [expected] = JSON.parse(cli.stdout) as { top: { index: number; probability: number }[] }[];
+
+  await page.click(`[data-sample="${sample}"]`);
+  await page.waitForFunction(
+    (s) =>
+      document.querySelector(`[data-sample="${s}"]`)?.getAttribute('aria-pressed') === 'true' &&
+      document.querySelector('#top5')?.getAttribute('data-state') === 'done',
+    sample,
+    LONG,
+  );
+  const top = await page.$$eval('#top5 li', (lis) =>
+    lis.map((li) => ({ index: Number(li.dataset.index), probability: Number(li.dataset.probability) })),
+  );
+  assert.equal(top.length, 5);
+  assert.equal(top[0].index, expected.top[0].index, 'same top-1 as netvis classify');
+  assert.ok(Math.abs(top[0].probability - expected.top[0].probability) < 0.02);
+  assert.equal(await page.textContent('#input-name'), 'weasel');
+});
+
+test('a saliency overlay is drawn with non-uniform heat, and the opacity slider blends it', async () => {
+  const overlay = 'canvas[data-method="saliency"][data-state="done"]';
+  await page.waitForSelector(overlay, LONG);
+  await page.waitForSelector('#panel-attribution[data-state="done"]', LONG);
+  await screenshots('attribution');
+  // The heat is what the overlay adds to the image: it must vary across the image.
+  const [image, shown] = await Promise.all([canvasPixels('#input-canvas'), canvasPixels(overlay)]);
+  assert.equal(image.length, 224 * 224 * 4);
+  assert.equal(shown.length, image.length);
+  const change: number[] = [];
+  for (let i = 0; i < image.length; i += 4) {
+    change.push(
+      Math.abs(shown[i] - image[i]) +
+        Math.abs(shown[i + 1] - image[i + 1]) +
+        Math.abs(shown[i + 2] - image[i + 2]),
+    );
+  }
+  const strong = change.filter((d) => d > 30).length / change.length;
+  assert.ok(Math.max(...change) > 100, 'the strongest attribution is clearly coloured');
+  assert.ok(strong > 0.001 && strong < 0.9, `heat covers part of the image, not all or none (${strong})`);
+  assert.ok(new Set(change).size > 50, 'many levels of heat');
+
+  // Opacity 0 shows the image unchanged.
+  await page.fill('#attr-opacity', '0');
+  await page.waitForFunction(() => document.querySelector('#attr-opacity-value')?.textContent === '0%');
+  await page.waitForSelector('#panel-attribution[data-state="done"]');
+  assert.deepEqual(await canvasPixels(overlay), image);
+  await page.fill('#attr-opacity', '70');
+  await page.selectOption('#attr-colormap', 'hot');
+  await page.waitForSelector('#panel-attribution[data-state="done"]');
+});
+
+test('the attribution methods show side by side on request', async () => {
+  await page.check('#attr-compare');
+  const methods = await page.$$eval('#attr-grid canvas', (cs) =>
+    cs.map((c) => c.getAttribute('data-method')),
+  );
+  for (const m of ['saliency', 'smoothgrad', 'ig', 'gradcam', 'occlusion']) assert.ok(methods.includes(m), m);
+  assert.equal(await page.isDisabled('#attr-method'), true);
+  // The single-gradient methods and Grad-CAM come first; those that run many inputs are left to the manual check.
+  await page.waitForFunction(
+    () =>
+      ['saliency', 'input-x-gradient', 'guided-backprop', 'gradcam'].every(
+        (m) => document.querySelector(`canvas[data-method="${m}"]`)?.getAttribute('data-state') === 'done',
+      ),
+    null,
+    LONG,
+  );
+  await page.screenshot({ path: join(ARTIFACTS, 'web-attribution-compare-1280x800.png'), fullPage: true });
+  // Back to one method: the maps still computing for the others are stopped.
+  await page.uncheck('#attr-compare');
+  await page.waitForSelector('#panel-attribution[data-state="done"]', LONG);
+  assert.equal(await page.$$eval('#attr-grid canvas', (cs) => cs.length), 1);
+});
+
+test('an uploaded or dropped image is classified in the page; a file that is no image says so', async () => {
+  await page.setInputFiles('#file', {
+    name: 'notes.jpg',
+    mimeType: 'image/jpeg',
+    buffer: Buffer.from('not an image'),
+  });
+  await page.waitForSelector('#top5[data-state="error"]', { ...LONG, state: 'attached' });
+  assert.match((await page.textContent('#input-name')) ?? '', /^notes\.jpg: not an image/);
+
+  const sample = 'n02117135_hyena.JPEG';
+  await page.setInputFiles('#file', join(IMAGES, sample));
+  await page.waitForFunction(
+    (name) =>
+      document.querySelector('#input-name')?.textContent === name &&
+      document.querySelector('#top5')?.getAttribute('data-state') === 'done',
+    sample,
+    LONG,
+  );
+  assert.equal(await page.getAttribute('#top5 li', 'data-index'), '276');
+
+  // Dropped on the drop zone: a file the page made itself.
+  await page.evaluate(async () => {
+    const bytes = await (await fetch('samples/n01774750_tarantula.JPEG')).arrayBuffer();
+    const data = new DataTransfer();
+    data.items.add(new File([bytes], 'dropped.jpg', { type: 'image/jpeg' }));
+    document
+      .querySelector('#dropzone')!
+      .dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true }));
+  });
+  await page.waitForFunction(
+    () =>
+      document.querySelector('#input-name')?.textContent === 'dropped.jpg' &&
+      document.querySelector('#top5')?.getAttribute('data-state') === 'done',
+    null,
+    LONG,
+  );
+  assert.equal(await page.getAttribute('#top5 li', 'data-index'), '76');
+});
+
+test('fooling with target "stingray" shows the steps, the three images and the new prediction', async () => {
+  await page.click('[data-sample="n01774750_tarantula.JPEG"]');
+  await page.waitForFunction(
+    () => document.querySelector('#top5 li')?.getAttribute('data-index') === '76',
+    null,
+    LONG,
+  );
+  await page.click('#tab-fooling');
+  assert.equal(await page.isVisible('#panel-fooling'), true);
+  // Autocomplete over the labels, by keyboard.
+  await page.fill('#fool-target', 'stingr');
+  await page.waitForSelector('#fool-target-list li[data-index="6"]');
+  await page.press('#fool-target', 'ArrowDown');
+  await page.press('#fool-target', 'Enter');
+  assert.equal(await page.inputValue('#fool-target'), 'stingray');
+  await page.click('#fool-run');
+  await page.waitForSelector('#panel-fooling[data-state="done"]', LONG);
+  assert.match((await page.textContent('#fool-progress')) ?? '', /^Fooled after \d+ steps?\.$/);
+  assert.equal(await page.getAttribute('#fool-result .prediction', 'data-index'), '6');
+  assert.equal(await page.textContent('#fool-result .prediction strong'), 'stingray');
+  const [original, fooled, diff] = await Promise.all(
+    ['#fool-original', '#fool-image', '#fool-diff'].map((s) => canvasPixels(s)),
+  );
+  assert.notDeepEqual(fooled, original, 'the fooling image differs from the original');
+  assert.ok(
+    diff.some((v, i) => i % 4 !== 3 && Math.abs(v - 128) > 20),
+    'the ×10 difference shows the change',
+  );
+  await screenshots('fooling');
+});
+
+test('a 10-iteration class visualization runs in the page and its image changes between frames', async () => {
+  await page.click('#tab-classviz');
+  await page.fill('#cv-class', 'tarantula');
+  await page.fill('#cv-iterations', '10');
+  // Record a hash of the canvas at every frame the page draws.
+  await page.evaluate(() => {
+    const canvas = document.querySelector<HTMLCanvasElement>('#cv-canvas')!;
+    const frames: { iteration: number; hash: number }[] = [];
+    (window as unknown as { cvFrames: typeof frames }).cvFrames = frames;
+    new MutationObserver(() => {
+      const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let hash = 0;
+      for (let i = 0; i < data.length; i++) hash = (Math.imul(hash, 31) + data[i]) | 0;
+      frames.push({ iteration: Number(canvas.dataset.iteration), hash });
+    }).observe(canvas, { attributes: true, attributeFilter: ['data-iteration'] });
+  });
+  await page.click('#cv-start');
+  await page.waitForSelector('#panel-classviz[data-state="done"]', LONG);
+  assert.equal(await page.textContent('#cv-status'), 'Iteration 10 / 10');
+  assert.match((await page.textContent('#cv-score')) ?? '', /^Score -?\d+\.\d\d/);
+  const frames = await page.evaluate(
+    () => (window as unknown as { cvFrames: { iteration: number; hash: number }[] }).cvFrames,
+  );
+  const drawn = frames.filter((f) => f.iteration > 0);
+  assert.deepEqual(
+    drawn.map((f) => f.iteration),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  );
+  for (let i = 1; i < drawn.length; i++)
+    assert.notEqual(drawn[i].hash, drawn[i - 1].hash, `frame ${i + 1} changed`);
+  assert.match((await page.textContent('#cv-result')) ?? '', /^Done\. The model now sees /);
+  assert.equal(await page.isEnabled('#cv-gif'), true);
+  assert.equal(await page.isEnabled('#cv-png'), true);
+  const download = page.waitForEvent('download', LONG);
+  await page.click('#cv-gif');
+  assert.equal((await download).suggestedFilename(), 'classviz-tarantula.gif');
+  await screenshots('classviz');
+});
+
+test('class visualization pauses, resumes and stops', async () => {
+  await page.fill('#cv-iterations', '1000');
+  await page.click('#cv-start');
+  const iteration = async () => Number(await page.getAttribute('#cv-canvas', 'data-iteration'));
+  await page.waitForFunction(
+    () => Number(document.querySelector('#cv-canvas')?.getAttribute('data-iteration')) >= 2,
+  );
+  // The page stays usable while the worker runs: another tab, autocomplete, and back.
+  await page.click('#tab-fooling');
+  await page.fill('#fool-target', 'goldf');
+  await page.waitForSelector('#fool-target-list li[data-index="1"]');
+  await page.click('#tab-classviz');
+  await page.click('#cv-pause');
+  await page.waitForSelector('#panel-classviz[data-state="paused"]');
+  assert.equal(await page.textContent('#cv-pause'), 'Resume');
+  assert.equal(await page.getAttribute('#cv-pause', 'aria-pressed'), 'true');
+  const held = await iteration();
+  await page.click('#cv-pause');
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('#cv-canvas')?.getAttribute('data-iteration')) > n,
+    held,
+    LONG,
+  );
+  await page.click('#cv-stop');
+  await page.waitForSelector('#panel-classviz[data-state="stopped"]', LONG);
+  const last = await iteration();
+  assert.ok(last > held && last < 1000, `stopped at ${last}`);
+  assert.equal(await page.textContent('#cv-status'), `Iteration ${last} / 1000`);
+  assert.match((await page.textContent('#cv-result')) ?? '', new RegExp(`^Stopped at iteration ${last}\\.`));
+  assert.equal(await page.isEnabled('#cv-start'), true);
+  assert.equal(await page.isDisabled('#cv-stop'), true);
+});
+
+test('asked for WebGPU where there is none, the page falls back to WASM and says so', async () => {
+  const other = await context!.newPage();
+  try {
+    other.on('pageerror', (e) => pageErrors.push(e.message));
+    await other.goto(`${url}?backend=webgpu`);
+    await other.waitForSelector('body[data-ready="true"]', LONG);
+    await other.waitForSelector('#top5[data-state="done"]', LONG);
+    assert.equal(await other.getAttribute('#backend', 'data-backend'), 'wasm');
+    assert.match((await other.textContent('#backend')) ?? '', /^WASM · \d threads? \(WebGPU failed\)$/);
+    assert.match((await other.getAttribute('#backend', 'title')) ?? '', /WebGPU could not run the model/);
+  } finally {
+    await other.close();
+  }
+});
+
+test('the controls work from the keyboard and all have labels', async () => {
+  await page.focus('#tab-classviz');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.getAttribute('#tab-attribution', 'aria-selected'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'tab-attribution');
+  await page.keyboard.press('End');
+  assert.equal(await page.getAttribute('#tab-classviz', 'aria-selected'), 'true');
+  const unlabelled = await page.$$eval('input, select, button, canvas', (els) =>
+    els
+      .filter((el) => {
+        if ((el as HTMLInputElement).type === 'file') return !(el as HTMLInputElement).labels?.length;
+        const labels = (el as HTMLInputElement).labels;
+        return !(labels && labels.length) && !el.getAttribute('aria-label') && !el.textContent?.trim();
+      })
+      .map((el) => el.id || el.outerHTML.slice(0, 60)),
+  );
+  assert.deepEqual(unlabelled, []);
+  assert.deepEqual(pageErrors, [], 'no errors in the page');
+});

@@ -1,0 +1,51 @@
+// What the views share: the worker, the labels, and the image the user picked.
+import type { RgbImage } from '../../src/image/types.js';
+import type { ClassLabels } from '../../src/model/labels.js';
+import type { WorkerClient } from './client.js';
+import type { ClassScore, MethodInfo } from './protocol.js';
+
+/** The image the model is looking at. */
+export interface CurrentImage {
+  /** Increases with every image picked, so views can tell results for an older one. */
+  serial: number;
+  name: string;
+  crop: RgbImage;
+  top: ClassScore[];
+}
+
+export class App {
+  image?: CurrentImage;
+  private readonly listeners: ((image: CurrentImage) => void)[] = [];
+  private readonly leaving: (() => void)[] = [];
+
+  constructor(
+    readonly client: WorkerClient,
+    readonly labels: ClassLabels,
+    readonly methods: readonly MethodInfo[],
+  ) {}
+
+  /** Calls `listener` with every new image (and the current one, if any). */
+  onImage(listener: (image: CurrentImage) => void): void {
+    this.listeners.push(listener);
+    if (this.image) listener(this.image);
+  }
+
+  /** Calls `listener` when the user picks another image, before it is classified (to stop work on the old one). */
+  onImageLeaving(listener: () => void): void {
+    this.leaving.push(listener);
+  }
+
+  leaveImage(): void {
+    for (const l of this.leaving) l();
+  }
+
+  setImage(image: CurrentImage): void {
+    this.image = image;
+    for (const l of this.listeners) l(image);
+  }
+
+  /** Class `index`'s display name. */
+  name(index: number): string {
+    return this.labels.name(index);
+  }
+}

@@ -1,0 +1,108 @@
+// Picking the image: a sample, an uploaded or dropped file; then its top-5 classes.
+import type { App } from '../app.js';
+import { byId, drawRgb, renderScores } from '../ui/dom.js';
+
+/** "n01774750_tarantula.JPEG" → "tarantula". */
+function sampleTitle(file: string): string {
+  return file
+    .replace(/\.[^.]+$/, '')
+    .replace(/^n\d{8}_/, '')
+    .replace(/_/g, ' ');
+}
+
+export class InputView {
+  private serial = 0;
+  private readonly samples = byId('samples', HTMLElement);
+  private readonly top5 = byId('top5', HTMLOListElement);
+  private readonly caption = byId('input-name', HTMLElement);
+  private readonly canvas = byId('input-canvas', HTMLCanvasElement);
+
+  constructor(private readonly app: App) {
+    const file = byId('file', HTMLInputElement);
+    file.addEventListener('change', () => {
+      const f = file.files?.[0];
+      if (f) void this.useFile(f);
+      file.value = '';
+    });
+    const zone = byId('dropzone', HTMLElement);
+    for (const target of [zone, byId('input-canvas', HTMLCanvasElement)]) {
+      target.addEventListener('dragover', (e) => {
+        e.preventDefault();
+        zone.classList.add('over');
+      });
+      target.addEventListener('dragleave', () => zone.classList.remove('over'));
+      target.addEventListener('drop', (e) => {
+        e.preventDefault();
+        zone.classList.remove('over');
+        const f = e.dataTransfer?.files[0];
+        if (f) void this.useFile(f);
+      });
+    }
+  }
+
+  /** Lists the samples and picks the first. */
+  async start(): Promise<void> {
+    const response = await fetch('samples/index.json');
+    const names = response.ok ? ((await response.json()) as string[]) : [];
+    this.samples.replaceChildren(
+      ...names.map((name) => {
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.className = 'sample';
+        button.dataset.sample = name;
+        button.setAttribute('aria-pressed', 'false');
+        const img = document.createElement('img');
+        img.src = `samples/${encodeURIComponent(name)}`;
+        img.alt = '';
+        img.loading = 'lazy';
+        img.decoding = 'async';
+        const label = document.createElement('span');
+        label.textContent = sampleTitle(name);
+        button.append(img, label);
+        button.addEventListener('click', () => void this.useSample(name));
+        return button;
+      }),
+    );
+    if (names.length > 0) await this.useSample(names[0]);
+    else this.caption.textContent = 'No sample images: drop or choose one';
+  }
+
+  private async useSample(name: string): Promise<void> {
+    for (const b of this.samples.querySelectorAll<HTMLButtonElement>('button'))
+      b.setAttribute('aria-pressed', String(b.dataset.sample === name));
+    await this.load(sampleTitle(name), async () => {
+      const response = await fetch(`samples/${encodeURIComponent(name)}`);
+      if (!response.ok) throw new Error(`${name}: HTTP ${response.status}`);
+      return response.arrayBuffer();
+    });
+  }
+
+  private async useFile(file: File): Promise<void> {
+    for (const b of this.samples.querySelectorAll('button')) b.setAttribute('aria-pressed', 'false');
+    await this.load(file.name, () => file.arrayBuffer());
+  }
+
+  private async load(name: string, bytes: () => Promise<ArrayBuffer>): Promise<void> {
+    const serial = ++this.serial;
+    this.app.leaveImage();
+    this.top5.dataset.state = 'loading';
+    this.caption.textContent = `${name}: classifying…`;
+    try {
+      const data = await bytes();
+      const result = await this.app.client.run({ type: 'image', bytes: data, name }, undefined, [data])
+        .result;
+      if (serial !== this.serial) return;
+      drawRgb(this.canvas, result.crop);
+      this.canvas.setAttribute('aria-label', `${name}, as the model sees it (224×224)`);
+      this.caption.textContent = name;
+      renderScores(this.top5, result.top, (i) => this.app.name(i));
+      this.top5.dataset.state = 'done';
+      this.app.setImage({ serial, name, crop: result.crop, top: result.top });
+    } catch (err) {
+      if (serial !== this.serial) return;
+      this.top5.dataset.state = 'error';
+      this.top5.replaceChildren();
+      this.caption.textContent = (err as Error).message;
+    }
+  }
+}
