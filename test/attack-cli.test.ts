@@ -1,0 +1,239 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import sharp from 'sharp';
+import { IMAGES, referenceMeta, runCli } from './support/shared.js';
+
+// Needs the built CLI: `npm run build` first.
+const meta = referenceMeta();
+const image = (i: number) => join(IMAGES, meta.images[i]);
+const tmp = () => mkdtempSync(join(tmpdir(), 'netvis-attack-cli-'));
+const noStack = (stderr: string) => assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace by default');
+
+// Figure layout (src/render/figure.ts): 12 px padding; two caption lines of 20 px plus a 4 px gap above each tile row.
+const figureSize = (cols: number, rows: number) => ({
+  width: 12 + cols * 224 + (cols - 1) * 12 + 12,
+  height: 12 + rows * (44 + 224) + (rows - 1) * 12 + 12,
+});
+
+interface AttackJson {
+  method: string;
+  output: string;
+  results: {
+    image: string;
+    success: boolean;
+    iterations: number;
+    originalPrediction: { index: number; name: string };
+    predicted: { index: number; name: string };
+    target?: { index: number; name: string };
+    linfPixels: number;
+    l2Pixels: number;
+  }[];
+}
+
+test('attack --method fgsm on two images prints per-image JSON and writes one figure row per image', async () => {
+  const out = join(tmp(), 'fgsm.png');
+  const run = await runCli([
+    'attack',
+    image(1),
+    image(5),
+    '--method',
+    'fgsm',
+    '--eps',
+    '2',
+    '--json',
+    '-o',
+    out,
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const json = JSON.parse(run.stdout) as AttackJson;
+  assert.equal(json.method, 'fgsm');
+  assert.equal(json.results.length, 2);
+  assert.deepEqual(
+    json.results.map((r) => r.originalPrediction.index),
+    [meta.top1_pred[1], meta.top1_pred[5]],
+  );
+  for (const r of json.results) {
+    assert.ok(r.linfPixels <= 2 + 1e-4 && r.l2Pixels > 0);
+    assert.equal(r.success, r.predicted.index !== r.originalPrediction.index);
+    assert.equal(r.iterations, 1);
+  }
+  const png = await sharp(out).metadata();
+  assert.deepEqual({ width: png.width, height: png.height }, figureSize(4, 2));
+});
+
+test('attack --method pgd --target reaches the target and says so in text', async () => {
+  const out = join(tmp(), 'pgd.png');
+  const run = await runCli([
+    'attack',
+    image(1),
+    '--method',
+    'pgd',
+    '--target',
+    'stingray',
+    '--eps',
+    '8',
+    '-o',
+    out,
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(
+    run.stdout,
+    /fooled, tarantula -> stingray \(L∞ [0-8]\.00, L2 [\d.]+ in 0-255 units\)\nwrote /,
+  );
+  const png = await sharp(out).metadata();
+  assert.deepEqual({ width: png.width, height: png.height }, figureSize(4, 1));
+});
+
+test('attack refuses flags that do not apply to the method, and unknown methods', async () => {
+  const cases: { args: string[]; message: RegExp }[] = [
+    {
+      args: ['--method', 'deepfool', '--target', '6'],
+      message: /--target does not apply to --method deepfool/,
+    },
+    { args: ['--method', 'cw', '--eps', '2'], message: /--eps does not apply to --method cw/ },
+    { args: ['--method', 'nope'], message: /argument 'nope' is invalid/ },
+  ];
+  for (const c of cases) {
+    const run = await runCli(['attack', image(0), ...c.args, '-o', join(tmp(), 'x.png')]);
+    assert.equal(run.code, 2, `${c.args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, c.message);
+    noStack(run.stderr);
+  }
+});
+
+test('robustness --labels-from filename prints a non-increasing curve and plots it', async () => {
+  const out = join(tmp(), 'curve.png');
+  const images = [0, 1, 4, 11].map(image);
+  const run = await runCli([
+    'robustness',
+    ...images,
+    '--attack',
+    'fgsm',
+    '--eps',
+    '0,1,2',
+    '--labels-from',
+    'filename',
+    '--json',
+    '-o',
+    out,
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const json = JSON.parse(run.stdout) as {
+    eps: number[];
+    accuracy: number[];
+    cleanAccuracy: number;
+    images: { image: string; label: { index: number }; brokenAt: number | null }[];
+  };
+  assert.deepEqual(json.eps, [0, 1, 2]);
+  assert.deepEqual(
+    json.images.map((i) => i.label.index),
+    [0, 1, 4, 11].map((i) => meta.labels[i]),
+  );
+  const clean = [0, 1, 4, 11].filter((i) => meta.labels[i] === meta.top1_pred[i]).length / 4;
+  assert.equal(json.cleanAccuracy, clean);
+  assert.equal(json.accuracy[0], clean);
+  assert.ok(json.accuracy[1] <= json.accuracy[0] && json.accuracy[2] <= json.accuracy[1]);
+  const png = await sharp(out).metadata();
+  assert.deepEqual({ width: png.width, height: png.height }, { width: 640, height: 420 });
+
+  const bad = await runCli(['robustness', image(0), '--eps', '1,x', '-o', join(tmp(), 'y.png')]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--eps must be a comma-separated list of numbers ≥ 0, got '1,x'/);
+});
+
+test('featureviz: a channel (with --progress), a grid of channels and a class; bad objectives fail clearly', async () => {
+  const dir = tmp();
+  const one = await runCli([
+    'featureviz',
+    '--layer',
+    'features.9',
+    '--channel',
+    '12',
+    '--iterations',
+    '6',
+    '--progress',
+    '--json',
+    '-o',
+    join(dir, 'one.png'),
+  ]);
+  assert.equal(one.code, 0, one.stderr);
+  const json = JSON.parse(one.stdout) as {
+    objectives: string[];
+    initialObjective: number[];
+    finalObjective: number[];
+  };
+  assert.deepEqual(json.objectives, ['features.9:12']);
+  assert.ok(
+    json.finalObjective[0] > json.initialObjective[0],
+    `${json.initialObjective} -> ${json.finalObjective}`,
+  );
+  assert.match(one.stderr, /featureviz features\.9:12: step 6\/6 objective [\d.]+/);
+  const size = await sharp(join(dir, 'one.png')).metadata();
+  assert.deepEqual({ width: size.width, height: size.height }, figureSize(1, 1));
+
+  const grid = await runCli([
+    'featureviz',
+    '--layer',
+    'features.9',
+    '--grid',
+    '3',
+    '--iterations',
+    '2',
+    '-o',
+    join(dir, 'grid.png'),
+  ]);
+  assert.equal(grid.code, 0, grid.stderr);
+  assert.match(grid.stdout, /features\.9:0: .*\nfeatures\.9:1: .*\nfeatures\.9:2: .*\nwrote /);
+  const gridSize = await sharp(join(dir, 'grid.png')).metadata();
+  assert.deepEqual({ width: gridSize.width, height: gridSize.height }, figureSize(3, 1));
+
+  const cls = await runCli([
+    'featureviz',
+    '--class',
+    'tarantula',
+    '--param',
+    'pixel',
+    '--iterations',
+    '2',
+    '--json',
+    '-o',
+    join(dir, 'cls.png'),
+  ]);
+  assert.equal(cls.code, 0, cls.stderr);
+  assert.deepEqual((JSON.parse(cls.stdout) as { objectives: string[] }).objectives, ['tarantula']);
+
+  const cases: { args: string[]; message: RegExp; code: number }[] = [
+    {
+      args: ['--layer', 'features.9', '--channel', '999'],
+      message: /--channel 999: layer 'features.9' has 384 channels \(0 to 383\)/,
+      code: 2,
+    },
+    {
+      args: ['--layer', 'features.99', '--channel', '1'],
+      message: /no layer or tensor named 'features.99'/,
+      code: 1,
+    },
+    {
+      args: ['--channel', '1'],
+      message: /give either --class, or --layer with --channel or --grid/,
+      code: 2,
+    },
+    { args: ['--class', 'tarantulla'], message: /unknown class 'tarantulla'; closest: 'tarantula'/, code: 1 },
+    {
+      args: ['--layer', 'features.9', '--channel', '1', '--diversity', '1'],
+      message: /--diversity needs --layer and a batch of at least 2/,
+      code: 2,
+    },
+  ];
+  for (const c of cases) {
+    const out = join(dir, 'bad.png');
+    const run = await runCli(['featureviz', ...c.args, '--iterations', '1', '-o', out]);
+    assert.equal(run.code, c.code, `${c.args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, c.message);
+    noStack(run.stderr);
+    assert.ok(!existsSync(out));
+  }
+});
