@@ -1,8 +1,16 @@
 import { availableParallelism, cpus } from 'node:os';
 import * as engine from './engine.js';
+import * as web from './web.js';
+import * as adversarial from './adversarial.js';
+import * as attribution from './attribution.js';
 
 // Each suite exports `run(): Promise<Record<string, unknown>>`; add new suites here.
-const suites: Record<string, { run(): Promise<Record<string, unknown>> }> = { engine };
+const suites: Record<string, { run(): Promise<Record<string, unknown>> }> = {
+  engine,
+  web,
+  adversarial,
+  attribution,
+};
 
 const only = process.argv.slice(2);
 const results: Record<string, unknown> = {

@@ -163,6 +163,7 @@ test('report writes a complete report folder', async () => {
   assert.match(run.stdout, /wrote .*index\.html/);
   const files = readdirSync(dir).sort();
   assert.deepEqual(files, [
+    'attribution.png',
     'classviz-electric-guitar.gif',
     'classviz-electric-guitar.png',
     'classviz-tarantula.gif',

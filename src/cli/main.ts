@@ -1,11 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { attributeCommand } from './attribute.js';
 import { classifyCommand } from './classify.js';
+import { evaluateCommand } from './evaluate.js';
 import { classvizCommand } from './classviz.js';
 import { foolCommand } from './fool.js';
 import { reportCommand } from './report.js';
 import { saliencyCommand } from './saliency.js';
+import { serveCommand } from './serve.js';
 import { isAbort, isExpected, UsageError } from './errors.js';
+import { attackCommand } from './attack.js';
+import { featurevizCommand } from './featureviz.js';
+import { robustnessCommand } from './robustness.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -24,7 +30,19 @@ export function program(): Command {
       'after',
       '\nModels are found by name in $NETVIS_MODEL_DIR, ~/.cache/netvis, then ../shared/models beside the checkout.\nExamples:\n  netvis classify cat.jpg --top 3\n  netvis report --out report/',
     );
-  for (const cmd of [reportCommand(), classifyCommand(), saliencyCommand(), foolCommand(), classvizCommand()])
+  for (const cmd of [
+    reportCommand(),
+    classifyCommand(),
+    saliencyCommand(),
+    foolCommand(),
+    classvizCommand(),
+    serveCommand(),
+    attributeCommand(),
+    evaluateCommand(),
+    attackCommand(),
+    robustnessCommand(),
+    featurevizCommand(),
+  ])
     root.addCommand(cmd);
   root.exitOverride();
   for (const cmd of root.commands) cmd.exitOverride();

@@ -11,6 +11,7 @@ import { encodeGif } from '../render/animation.js';
 import { foolingFigure, saliencyFigure } from '../render/figure.js';
 import { renderReportHtml, type ReportSection } from '../render/report.js';
 import { sliceBatch } from '../tensor.js';
+import { attributionReportSection } from './attribute.js';
 import { renderClassVisualization } from './classviz.js';
 import { UsageError } from './errors.js';
 import {
@@ -127,6 +128,12 @@ export function reportCommand(): Command {
         });
         summary.saliency = files.map((f, i) => ({ image: f, label: captions[i], score: sal.scores[i] }));
         bar.update(1, 'saliency');
+
+        bar.update(1, 'attribution methods');
+        const attribution = await attributionReportSection(classifier, tensor, crops, labels, signal);
+        Object.assign(outputs, attribution.files);
+        sections.push(attribution.section);
+        summary.attribution = attribution.summary;
 
         const fool = await makeFoolingImage(classifier, sliceBatch(tensor, 0), FOOLING_TARGET, { signal });
         const [fooled] = deprocess(fool.image, classifier.preprocessing);
