@@ -126,7 +126,10 @@ export async function runMethod(
   const { layer, samples, noiseLevel, steps, baseline, rule, window, stride, seed, ...common } = settings;
   switch (method) {
     case 'saliency':
-      return run((await saliency(classifier, images, labels, { batchSize: common.batchSize })).maps);
+      return run(
+        (await saliency(classifier, images, labels, { batchSize: common.batchSize, signal: common.signal }))
+          .maps,
+      );
     case 'smoothgrad':
       return run(
         (await smoothGrad(classifier, images, labels, { ...common, samples, noiseLevel, seed })).maps,

@@ -15,13 +15,13 @@ export interface SaliencyResult {
 /**
  * CS231n / Simonyan et al. 2014 saliency: the gradient of each image's unnormalised score for its label
  * with respect to the input, absolute value, max over the 3 channels. `labels` default to the predicted
- * classes; images run in batches of `batchSize` (default 16).
+ * classes; images run in batches of `batchSize` (default 16); `signal` stops between batches.
  */
 export async function saliency(
   classifier: Classifier,
   images: Tensor,
   labels?: readonly ClassRef[],
-  { batchSize = 16 }: { batchSize?: number } = {},
+  { batchSize = 16, signal }: { batchSize?: number; signal?: AbortSignal } = {},
 ): Promise<SaliencyResult> {
   checkImageBatch(images);
   const [n, , h, w] = images.dims;
@@ -32,6 +32,7 @@ export async function saliency(
   const scores: number[] = [];
   const resolved = labels ? resolveClasses(classifier, labels) : undefined;
   for (let start = 0; start < n; start += batchSize) {
+    signal?.throwIfAborted();
     const count = Math.min(batchSize, n - start);
     const x = sliceBatch(images, start, count);
     const batchLabels = resolved?.slice(start, start + count) ?? argmaxRows(await classifier.logits(x));
