@@ -6,7 +6,7 @@ import { loadClassifier } from '../src/model/load.js';
 import { sliceBatch } from '../src/tensor.js';
 import { readNpy } from '../test/support/npy.js';
 import { REFERENCE, ROOT } from '../test/support/shared.js';
-import { medianMs, ratio, runTorchScript } from './harness.js';
+import { medianMs, ratios, runTorchScript } from './harness.js';
 
 /** PGD-L∞ (10 steps, 8 reference images) and Fourier feature visualization (256 steps) vs the same loops in PyTorch. */
 export async function run(): Promise<Record<string, unknown>> {
@@ -20,14 +20,14 @@ export async function run(): Promise<Record<string, unknown>> {
   );
   await classifier.dispose();
   const torch = runTorchScript(join(ROOT, 'bench', 'torch_adversarial.py'), ['--repeat', '3']);
-  const ratios = Object.fromEntries(Object.entries(ours).map(([k, v]) => [k, ratio(v, torch?.[k])]));
+  const byKey = ratios(ours, torch);
   return {
     netvis: ours,
     torch: torch ?? 'not installed',
-    ratio_netvis_over_torch: ratios,
+    ratio_netvis_over_torch: byKey,
     goals: {
-      'pgd_linf_10_steps_n8 <= 0.5x': ratios.pgd_linf_10_steps_n8_ms,
-      'featureviz_fft_256_steps <= 0.5x': ratios.featureviz_fft_256_steps_ms,
+      'pgd_linf_10_steps_n8 <= 0.5x': byKey.pgd_linf_10_steps_n8_ms,
+      'featureviz_fft_256_steps <= 0.5x': byKey.featureviz_fft_256_steps_ms,
     },
   };
 }

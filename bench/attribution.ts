@@ -5,24 +5,10 @@ import { loadClassifier } from '../src/model/load.js';
 import { sliceBatch } from '../src/tensor.js';
 import { readNpy } from '../test/support/npy.js';
 import { REFERENCE, ROOT } from '../test/support/shared.js';
-import { ratio, runTorchScript } from './harness.js';
+import { ratio, ratios, runTorchScript, timingsMs } from './harness.js';
 
 const BATCHES = [1, 5];
 const REPEAT = 7;
-
-/** Median and minimum wall time in ms over `repeat` runs after a warm-up; the minimum is the least disturbed by other load. */
-async function timings(fn: () => Promise<unknown>, repeat = REPEAT): Promise<[number, number]> {
-  await fn();
-  const times: number[] = [];
-  for (let i = 0; i < repeat; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  const round = (t: number) => Math.round(t * 100) / 100;
-  return [round(times[Math.floor(repeat / 2)]), round(times[0])];
-}
 
 /** SmoothGrad (25 samples) and Integrated Gradients (50 points) on one 224×224 image, vs PyTorch doing the same. */
 export async function run(): Promise<Record<string, unknown>> {
@@ -34,7 +20,9 @@ export async function run(): Promise<Record<string, unknown>> {
       ['smoothgrad_25', () => smoothGrad(classifier, x, undefined, { batchSize })],
       ['integrated_gradients_50', () => integratedGradients(classifier, x, undefined, { batchSize })],
     ] as const) {
-      [ours[`${name}_batch${batchSize}_ms`], ours[`${name}_batch${batchSize}_min_ms`]] = await timings(fn);
+      const { median, min } = await timingsMs(fn, REPEAT);
+      ours[`${name}_batch${batchSize}_ms`] = median;
+      ours[`${name}_batch${batchSize}_min_ms`] = min;
     }
   }
   await classifier.dispose();
@@ -53,7 +41,7 @@ export async function run(): Promise<Record<string, unknown>> {
       else if (k.endsWith('_ms')) torch[k.replace(/_(min_)?ms$/, `_batch${batch}_$1ms`)] = v;
     }
   }
-  const ratios = Object.fromEntries(Object.entries(ours).map(([k, v]) => [k, ratio(v, torch[k])]));
+  const byKey = ratios(ours, torch);
   // The goal compares each side's fastest run at its best batching: on a shared machine the minimum is the
   // measurement least disturbed by other processes (PyTorch's OpenMP threads suffer most from them).
   const best = (side: Record<string, number | string>, prefix: string) =>
@@ -67,7 +55,7 @@ export async function run(): Promise<Record<string, unknown>> {
   return {
     netvis: ours,
     torch: Object.keys(torch).length ? torch : 'not installed',
-    ratio_netvis_over_torch: ratios,
+    ratio_netvis_over_torch: byKey,
     goals: {
       'smoothgrad_25 <= 0.5x (fastest run, best batching each)': goal('smoothgrad_25'),
       'integrated_gradients_50 <= 0.5x (fastest run, best batching each)': goal('integrated_gradients_50'),

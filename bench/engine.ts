@@ -1,7 +1,7 @@
 import { oneHot } from '../src/methods/common.js';
 import { classVisualization } from '../src/methods/featureviz/class-visualization.js';
 import { loadClassifier } from '../src/model/load.js';
-import { medianMs, ratio, runTorchScript, SHARED_BASELINE } from './harness.js';
+import { medianMs, ratios, runTorchScript, SHARED_BASELINE } from './harness.js';
 
 /** SqueezeNet forward and logits + input gradient at N=1 and N=8, and class visualization (100 steps), vs PyTorch. */
 export async function run(): Promise<Record<string, unknown>> {
@@ -22,15 +22,15 @@ export async function run(): Promise<Record<string, unknown>> {
   ours.class_visualization_100_ms = await medianMs(() => classVisualization(classifier, 76, { seed: 0 }), 3);
   await classifier.dispose();
   const torch = runTorchScript(SHARED_BASELINE, ['--repeat', '15']);
-  const ratios = Object.fromEntries(Object.entries(ours).map(([k, v]) => [k, ratio(v, torch?.[k])]));
+  const byKey = ratios(ours, torch);
   return {
     netvis: ours,
     torch: torch ?? 'not installed',
-    ratio_netvis_over_torch: ratios,
+    ratio_netvis_over_torch: byKey,
     goals: {
-      'input_gradient_n1 <= 0.3x': ratios.input_gradient_n1_ms,
-      'input_gradient_n8 <= 1x': ratios.input_gradient_n8_ms,
-      'class_visualization_100 <= 0.35x': ratios.class_visualization_100_ms,
+      'input_gradient_n1 <= 0.3x': byKey.input_gradient_n1_ms,
+      'input_gradient_n8 <= 1x': byKey.input_gradient_n8_ms,
+      'class_visualization_100 <= 0.35x': byKey.class_visualization_100_ms,
     },
   };
 }

@@ -3,8 +3,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../test/support/shared.js';
 
-/** Median wall time in ms of `fn` over `repeat` runs after one warm-up run. */
-export async function medianMs(fn: () => Promise<unknown>, repeat = 5): Promise<number> {
+/** Median and fastest wall time in ms of `fn` over `repeat` runs after one warm-up run (the fastest is the least disturbed by other load). */
+export async function timingsMs(
+  fn: () => Promise<unknown>,
+  repeat = 5,
+): Promise<{ median: number; min: number }> {
   await fn();
   const times: number[] = [];
   for (let i = 0; i < repeat; i++) {
@@ -13,7 +16,13 @@ export async function medianMs(fn: () => Promise<unknown>, repeat = 5): Promise<
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
-  return Math.round(times[Math.floor(times.length / 2)] * 100) / 100;
+  const round = (t: number) => Math.round(t * 100) / 100;
+  return { median: round(times[Math.floor(times.length / 2)]), min: round(times[0]) };
+}
+
+/** Median wall time in ms of `fn` over `repeat` runs after one warm-up run. */
+export async function medianMs(fn: () => Promise<unknown>, repeat = 5): Promise<number> {
+  return (await timingsMs(fn, repeat)).median;
 }
 
 /** The Python that has PyTorch (Debian's python3-torch installs into /usr/bin/python3), or undefined. */
@@ -48,6 +57,14 @@ export function runTorchScript(
 
 /** `../shared/bench/torch_baseline.py`. */
 export const SHARED_BASELINE = join(ROOT, '..', 'shared', 'bench', 'torch_baseline.py');
+
+/** Each of our timings over PyTorch's under the same key (undefined where PyTorch has none). */
+export function ratios(
+  ours: Record<string, number>,
+  torch: Record<string, number | string> | undefined,
+): Record<string, number | undefined> {
+  return Object.fromEntries(Object.entries(ours).map(([k, v]) => [k, ratio(v, torch?.[k])]));
+}
 
 /** Ratio a / b rounded to 3 digits, or undefined when b is missing. */
 export function ratio(a: number, b: number | string | undefined): number | undefined {
