@@ -20,6 +20,7 @@ import type { ReportSection } from '../render/report.js';
 import type { Tensor } from '../tensor.js';
 import { UsageError } from './errors.js';
 import {
+  mapStats,
   classifierFrom,
   finiteNumber,
   positiveInt,
@@ -221,19 +222,6 @@ export function comparisonGrid(
     }),
   }));
   return methodGrid(rows);
-}
-
-/** min, max and mean of a map. */
-function mapStats(map: Float32Array): { min: number; max: number; mean: number } {
-  let min = Infinity;
-  let max = -Infinity;
-  let sum = 0;
-  for (const v of map) {
-    min = Math.min(min, v);
-    max = Math.max(max, v);
-    sum += v;
-  }
-  return { min, max, mean: sum / map.length };
 }
 
 /** The methods named by `--method` (a name, a comma-separated list, or 'all'). */

@@ -5,6 +5,7 @@ import { loadImageBatch } from '../image/load.js';
 import { deprocess } from '../image/preprocess.js';
 import { makeFoolingImage } from '../methods/adversarial/fooling.js';
 import { saliency } from '../methods/attribution/saliency.js';
+import { argmaxRows } from '../methods/common.js';
 import type { Classifier } from '../model/classifier.js';
 import { sampleImageDir } from '../model/find.js';
 import { encodeGif } from '../render/animation.js';
@@ -99,7 +100,7 @@ export function reportCommand(): Command {
       const summary: Record<string, unknown> = {};
       await withInterrupt(async (signal) => {
         const { tensor, crops } = await loadImageBatch(files, classifier.preprocessing);
-        const predicted = (await saliency(classifier, tensor)).labels;
+        const predicted = argmaxRows(await classifier.logits(tensor));
         const labels = files.map((f, i) => labelFromName(classifier, f) ?? predicted[i]);
         const sal = await saliency(classifier, tensor, labels);
         const [, h, w] = sal.maps.dims;

@@ -2,7 +2,14 @@ import { Command } from 'commander';
 import { loadImageBatch } from '../image/load.js';
 import { saliency } from '../methods/attribution/saliency.js';
 import { saliencyFigure } from '../render/figure.js';
-import { classifierFrom, printJson, withModelOptions, writeOutputs, type ModelFlags } from './shared.js';
+import {
+  classifierFrom,
+  mapStats,
+  printJson,
+  withModelOptions,
+  writeOutputs,
+  type ModelFlags,
+} from './shared.js';
 import { UsageError } from './errors.js';
 
 interface SaliencyFlags extends ModelFlags {
@@ -10,19 +17,6 @@ interface SaliencyFlags extends ModelFlags {
   overlay?: boolean;
   output: string;
   json?: boolean;
-}
-
-/** Summary statistics of one map. */
-function mapStats(map: Float32Array): { min: number; max: number; mean: number } {
-  let min = Infinity;
-  let max = -Infinity;
-  let sum = 0;
-  for (const v of map) {
-    min = Math.min(min, v);
-    max = Math.max(max, v);
-    sum += v;
-  }
-  return { min, max, mean: sum / map.length };
 }
 
 /** `netvis saliency IMAGE...`: CS231n saliency maps as a figure. */

@@ -52,6 +52,19 @@ export function classifierFrom(flags: ModelFlags): Promise<Classifier> {
   return loadClassifier({ model: flags.model, labels: flags.labels, threads: flags.threads });
 }
 
+/** Min, max and mean of a map, for --json output. */
+export function mapStats(map: Float32Array): { min: number; max: number; mean: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  for (const v of map) {
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+    sum += v;
+  }
+  return { min, max, mean: sum / map.length };
+}
+
 /** Prints a value as JSON on stdout. */
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
