@@ -3,7 +3,7 @@ import { GraphView } from '../onnx/graph.js';
 import { cloneModel, ModelError, onnx } from '../onnx/proto.js';
 import { dataTypeCode, toNumbers } from '../onnx/tensor-proto.js';
 import { GraphBuilder } from './builder.js';
-import { raiseOpset } from './opset.js';
+import { checkGradientOpset } from './opset.js';
 import { gradientRules } from './rules/index.js';
 import type { GradientSpec, RuleContext, TensorInfo } from './types.js';
 
@@ -45,6 +45,7 @@ export function compileGradient(
   spec: GradientSpec,
   info: ReadonlyMap<string, TensorInfo>,
 ): CompiledGradient {
+  checkGradientOpset(source);
   const model = cloneModel(source);
   const graph = model.graph;
   const view = new GraphView(graph);
@@ -162,7 +163,6 @@ export function compileGradient(
   }
   graph.node.push(...b.nodes);
   graph.initializer.push(...b.initializers);
-  raiseOpset(model);
   return { model, seedInputs, gradOutputs, outputs: graph.output.map((o) => o.name) };
 }
 
