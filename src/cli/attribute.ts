@@ -469,7 +469,7 @@ export function attributeCommand(): Command {
       const display = runs.map((r) => displayMaps(r, flags.sign));
       const rows = images.map((image, i) => ({
         image,
-        label: { index: labels[i], name: captions[i] },
+        label: { index: labels[i], name: captions[i], wnid: classifier.labels.classes[labels[i]].wnid },
         score: scores[i],
         methods: Object.fromEntries(
           runs.map((r, m) => [r.method, { map: mapStats(display[m][i]), ...r.details[i] }]),
