@@ -32,8 +32,8 @@ export function unsupportedOps(model: onnx.ModelProto): { opType: string; node: 
     .map((n) => ({ opType: n.opType, node: n.name }));
 }
 
-// Ops whose outputs never carry a gradient (they compute shapes and constants).
-const NO_GRADIENT = new Set(['Constant', 'ConstantOfShape', 'Shape', 'Size']);
+/** Ops whose outputs never carry a gradient (they compute shapes and constants). */
+export const NO_GRADIENT: ReadonlySet<string> = new Set(['Constant', 'ConstantOfShape', 'Shape', 'Size']);
 
 /**
  * Builds a model that outputs the original outputs plus the gradient of `Σ seed ⊙ d<seed>` with respect to

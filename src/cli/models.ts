@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { Command } from 'commander';
-import { unsupportedOps } from '../autodiff/compile.js';
+import { NO_GRADIENT, unsupportedOps } from '../autodiff/compile.js';
+import { gradientRules } from '../autodiff/rules/index.js';
+import type { onnx } from '../onnx/proto.js';
 import { findCamLayer } from '../methods/attribution/cam.js';
 import { addModel, listModels, removeModel, type ListedModel } from '../model/cache.js';
 import { cacheDir } from '../model/find.js';
@@ -25,6 +27,18 @@ async function classCount(path: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** Op types without a gradient rule among the nodes that depend on `input` other than through its shape. */
+function missingRulesOnPath(model: onnx.ModelProto, input: string): string[] {
+  const reached = new Set([input]);
+  const missing = new Set<string>();
+  for (const n of model.graph.node) {
+    if (NO_GRADIENT.has(n.opType) || !n.input.some((i) => reached.has(i))) continue;
+    for (const o of n.output) reached.add(o);
+    if (!gradientRules[n.opType]) missing.add(n.opType);
+  }
+  return [...missing];
 }
 
 function listCommand(): Command {
@@ -64,7 +78,10 @@ function infoCommand(): Command {
       const report = classifier.report!;
       const counts = new Map<string, number>();
       for (const n of classifier.model.graph.node) counts.set(n.opType, (counts.get(n.opType) ?? 0) + 1);
-      const missing = [...new Set(unsupportedOps(classifier.model).map((o) => o.opType))];
+      const onPath = missingRulesOnPath(classifier.model, classifier.inputName);
+      const offPath = [...new Set(unsupportedOps(classifier.model).map((o) => o.opType))].filter(
+        (op) => !onPath.includes(op),
+      );
       const p = classifier.preprocessing;
       let camLayer: string | undefined;
       try {
@@ -80,7 +97,7 @@ function infoCommand(): Command {
         outputs: report.outputs.map((o) => ({ name: o.name, dims: formatDims(o.dims) })),
         opset: report.opset,
         operators: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1])),
-        withoutGradientRule: missing,
+        withoutGradientRule: { onImagePath: onPath, offImagePath: offPath },
         logits: report.logits,
         fixedBatch: report.fixedBatch ?? null,
         float16: report.float16 ?? null,
@@ -96,9 +113,12 @@ function infoCommand(): Command {
         `outputs: ${info.outputs.map((o) => `'${o.name}' ${o.dims}`).join(', ')}`,
         ...info.decisions,
         `operators: ${[...counts].map(([op, n]) => `${op} ×${n}`).join(', ')}`,
-        missing.length
-          ? `without gradient rules: ${missing.join(', ')} (classify works; methods that need gradients through them do not)`
-          : 'gradient rules: every operator has one',
+        onPath.length
+          ? `without gradient rules on the image's path: ${onPath.join(', ')} (classify works; gradient methods do not yet)`
+          : "gradient rules: every operator on the image's path has one",
+        ...(offPath.length
+          ? [`without gradient rules off it (shape arithmetic, needs none): ${offPath.join(', ')}`]
+          : []),
         `Grad-CAM layer (default): ${camLayer ?? 'none found (no N×C×h×w layer before the classifier)'}`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);

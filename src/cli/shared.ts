@@ -67,6 +67,7 @@ export async function classifierFrom(flags: ModelFlags): Promise<Classifier> {
       model: flags.model,
       labels: flags.labels,
       output: flags.logits,
+      outputNamedBy: '--logits',
       threads: flags.threads,
       onDownload: (received, total) => progress.update(flags.model ?? '', received, total),
     });

@@ -22,6 +22,8 @@ export interface ImportOptions {
   input?: string;
   /** Tensor holding the class scores; default: found as `importModel` says. */
   output?: string;
+  /** Who named `output`, for the report (default 'the caller'). */
+  outputNamedBy?: string;
   /** Layout of the input; default: read from its shape. */
   layout?: Layout;
   /** Preprocessing given explicitly (sidecar or caller); what is missing comes from the graph, else ImageNet's. */
@@ -303,7 +305,7 @@ function decidePreprocessing(
 function findLogits(
   model: onnx.ModelProto,
   view: GraphView,
-  { source, labelCount, output }: ImportOptions,
+  { source, labelCount, output, outputNamedBy = 'the caller' }: ImportOptions,
 ): ImportReport['logits'] {
   const graph = model.graph;
   const infos = new Map([...graph.valueInfo, ...graph.output].map((v) => [v.name ?? '', v]));
@@ -345,7 +347,7 @@ function findLogits(
       throw new ModelError(
         `${source}: no tensor '${output}' to use as logits (outputs: ${view.outputs.join(', ')})`,
       );
-    return check(output, `'${output}', as named`);
+    return check(output, `'${output}', as ${outputNamedBy} names it`);
   }
   const outputs = graph.output.map((o) => o.name);
   const twoD = outputs.filter((o) => dimsOf(o)?.length === 2);

@@ -25,6 +25,8 @@ export interface LoadOptions {
   input?: string;
   /** The tensor holding the logits (default: found; see importModel). */
   output?: string;
+  /** Who named `output`, for the import report (e.g. '--logits'). */
+  outputNamedBy?: string;
   layout?: Layout;
   threads?: number;
   backend?: Backend;

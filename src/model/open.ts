@@ -38,6 +38,8 @@ export interface ModelFiles {
 export interface OpenOptions {
   input?: string;
   output?: string;
+  /** Who named `output`, for the import report (default 'the caller'). */
+  outputNamedBy?: string;
   layout?: Layout;
   preprocessing?: Partial<Preprocessing>;
   threads?: number;
@@ -74,6 +76,7 @@ export async function openClassifier(
     labelCount: labels.size,
     input: options.input ?? sidecar.input,
     output: options.output ?? sidecar.output,
+    outputNamedBy: options.output ? (options.outputNamedBy ?? 'the caller') : 'the sidecar',
     layout: options.layout ?? sidecar.layout,
     preprocessing: { ...sidecar.preprocessing, ...options.preprocessing },
   });
