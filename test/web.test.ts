@@ -341,6 +341,37 @@ test('asked for WebGPU where there is none, the page falls back to WASM and says
   }
 });
 
+test("the fooling target's autocomplete tells the two cranes apart; either display name or wnid is taken", async () => {
+  await page.click('#tab-fooling');
+  await page.fill('#fool-target', 'crane');
+  await page.waitForSelector('#fool-target-list li[data-index="517"]');
+  const options = await page.$$eval('#fool-target-list li', (lis) =>
+    lis.filter((li) => ['134', '517'].includes(li.dataset.index!)).map((li) => li.textContent),
+  );
+  assert.deepEqual(options.sort(), ['crane (n02012849)', 'crane (n03126707)']);
+  await page.click('#fool-target-list li[data-index="517"]');
+  assert.equal(await page.inputValue('#fool-target'), 'crane (n03126707)');
+  for (const [typed, shown] of [
+    ['crane (n03126707)', 'crane (n03126707)'],
+    ['n02012849', 'crane (n02012849)'],
+  ]) {
+    await page.fill('#fool-target', typed);
+    // Every text the progress line shows, from the start of the run.
+    await page.evaluate(() => {
+      const line = document.querySelector('#fool-progress')!;
+      const texts: string[] = [];
+      (window as unknown as { foolTexts: string[] }).foolTexts = texts;
+      new MutationObserver(() => texts.push(line.textContent ?? '')).observe(line, { childList: true });
+    });
+    await page.click('#fool-run');
+    await page.waitForSelector('#panel-fooling[data-state="running"]');
+    await page.click('#fool-stop');
+    await page.waitForSelector('#panel-fooling:not([data-state="running"])', LONG);
+    const texts = await page.evaluate(() => (window as unknown as { foolTexts: string[] }).foolTexts);
+    assert.ok(texts.includes(`Fooling the model into "${shown}"…`), texts.join(' | '));
+  }
+});
+
 test("the user's own model (softmax_output.onnx, 10 labels) opens from a file input and shows its own probabilities", async () => {
   const other = await context!.newPage();
   try {

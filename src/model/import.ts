@@ -1,7 +1,7 @@
 // Turning what a model file declares into what netvis needs, once, at load: the rewritten graph and what was decided.
 import { GRADIENT_OPSET } from '../autodiff/opset.js';
 import { IMAGENET_PREPROCESSING, type Preprocessing } from '../image/types.js';
-import { makeAttributes } from '../onnx/attributes.js';
+import { makeNode as node } from '../onnx/attributes.js';
 import { widenFloat16, type Float16Widening } from '../onnx/float16.js';
 import { GraphView } from '../onnx/graph.js';
 import { convertOpset } from '../onnx/opset-convert.js';
@@ -159,22 +159,6 @@ export function importModel(model: onnx.ModelProto, options: ImportOptions): Imp
       preprocessing,
     },
   };
-}
-
-function node(
-  opType: string,
-  name: string,
-  input: string[],
-  output: string[],
-  attrs: Parameters<typeof makeAttributes>[0],
-): onnx.NodeProto {
-  return onnx.NodeProto.create({
-    opType,
-    name,
-    input,
-    output,
-    attribute: makeAttributes(attrs),
-  }) as onnx.NodeProto;
 }
 
 /** Renames graph input `name` to an inner tensor fed by `adapter` from a new input `name` of dims `dims`. */

@@ -1,4 +1,4 @@
-import { Attributes, makeAttributes, type AttrValue } from './attributes.js';
+import { Attributes, makeNode as node } from './attributes.js';
 import { GraphView } from './graph.js';
 import { defaultOpset, ModelError, onnx } from './proto.js';
 import { encodeTensor } from './tensor-proto.js';
@@ -64,20 +64,6 @@ export function convertOpset(
     graph.initializer.push(encodeTensor(name, 'float32', [], Float32Array.of(value)));
     return name;
   };
-  const node = (
-    opType: string,
-    name: string,
-    input: string[],
-    output: string[],
-    attrs: Record<string, AttrValue>,
-  ) =>
-    onnx.NodeProto.create({
-      opType,
-      name,
-      input,
-      output,
-      attribute: makeAttributes(attrs),
-    }) as onnx.NodeProto;
   const dropAttrs = (n: onnx.NodeProto, names: string[]) =>
     (n.attribute = n.attribute.filter((a) => !names.includes(a.name)));
 
