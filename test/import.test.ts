@@ -314,7 +314,7 @@ test('models that cannot be used are refused in one line naming the model and bo
   ];
   writeFileSync(join(tmp, 'two.json'), JSON.stringify(['a', 'b']));
   const image = join(tmp, 'one.npy');
-  writeFileSync(image, encodeNpy({ data: new Float32Array(3 * 32 * 32), dims: [1, 3, 32, 32] }));
+  writeFileSync(image, encodeNpy(new Float32Array(3 * 32 * 32), [1, 3, 32, 32]));
   for (const c of cases) {
     const r = await runCli(['classify', image, ...c.args]);
     assert.equal(r.code, 1, r.stderr);
@@ -327,7 +327,7 @@ describe('through the CLI', () => {
   const npyImages = (name: string) =>
     [0, 1].map((i) => {
       const path = join(tmp, `${name}.${i}.npy`);
-      writeFileSync(path, encodeNpy(sliceBatch(fixture(name).x, i)));
+      writeFileSync(path, encodeNpy(sliceBatch(fixture(name).x, i).data, [1, 3, 32, 32]));
       return path;
     });
   for (const name of ['static_batch1', 'softmax_output', 'nhwc_input', 'external_data']) {

@@ -464,7 +464,9 @@ export function attributeCommand(): Command {
         runMethods(classifier, methods, tensor, labels, settingsFrom(flags), flags, signal),
       );
       const captions = labels.map((l) => classifier.labels.name(l));
-      const figure = raw ? encodeNpy(runs[0].maps) : await comparisonGrid(crops, captions, runs, flags);
+      const figure = raw
+        ? encodeNpy(runs[0].maps.data, runs[0].maps.dims)
+        : await comparisonGrid(crops, captions, runs, flags);
       await writeOutputs({ [flags.output]: figure });
       const display = runs.map((r) => displayMaps(r, flags.sign));
       const rows = images.map((image, i) => ({

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { concatBatch, type Tensor } from '../tensor.js';
-import { parseNpy } from '../util/npy.js';
+import { decodeNpy } from '../util/npy.js';
 import { decodeImage, ImageError } from './decode.js';
 import { deprocess, imageToTensor } from './preprocess.js';
 import { centerCrop, resizeShorterSide } from './resize.js';
@@ -13,7 +13,8 @@ import type { Preprocessing, RgbImage } from './types.js';
 async function loadTensorFile(path: string, p: Preprocessing): Promise<{ tensor: Tensor; crop: RgbImage }> {
   let t: Tensor;
   try {
-    t = parseNpy(await readFile(path), path);
+    const array = decodeNpy(await readFile(path), path);
+    t = { data: Float32Array.from(array.data), dims: array.dims };
   } catch (err) {
     throw new ImageError((err as Error).message);
   }
