@@ -3,6 +3,7 @@ export type { Tensor } from './tensor.js';
 export { compileGradient, gradName, type CompiledGradient } from './autodiff/compile.js';
 export type { GradientSpec, ReluRule, TensorInfo } from './autodiff/types.js';
 export { decodeModel, encodeModel, ModelError } from './onnx/proto.js';
+export { convertOpset, type OpsetConversion } from './onnx/opset-convert.js';
 export type { Backend, Session, RuntimeTensor } from './runtime/backend.js';
 export { nodeBackend } from './runtime/node.js';
 export * from './model/index.js';

@@ -1,12 +1,15 @@
 // The web app in headless Chromium (Debian's /usr/bin/chromium through playwright-core), served by `netvis serve`.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { IMAGES, ROOT, runCli } from './support/shared.js';
+import { loadImageBatch } from '../src/image/load.js';
+import { IMAGENET_PREPROCESSING } from '../src/image/types.js';
+import { nodeBackend } from '../src/runtime/node.js';
+import { IMAGES, ROOT, runCli, SHARED } from './support/shared.js';
 
 const CHROMIUM = process.env.NETVIS_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -333,6 +336,91 @@ test('asked for WebGPU where there is none, the page falls back to WASM and says
     assert.equal(await other.getAttribute('#backend', 'data-backend'), 'wasm');
     assert.match((await other.textContent('#backend')) ?? '', /^WASM · \d threads? \(WebGPU failed\)$/);
     assert.match((await other.getAttribute('#backend', 'title')) ?? '', /WebGPU could not run the model/);
+  } finally {
+    await other.close();
+  }
+});
+
+test("the fooling target's autocomplete tells the two cranes apart; either display name or wnid is taken", async () => {
+  await page.click('#tab-fooling');
+  await page.fill('#fool-target', 'crane');
+  await page.waitForSelector('#fool-target-list li[data-index="517"]');
+  const options = await page.$$eval('#fool-target-list li', (lis) =>
+    lis.filter((li) => ['134', '517'].includes(li.dataset.index!)).map((li) => li.textContent),
+  );
+  assert.deepEqual(options.sort(), ['crane (n02012849)', 'crane (n03126707)']);
+  await page.click('#fool-target-list li[data-index="517"]');
+  assert.equal(await page.inputValue('#fool-target'), 'crane (n03126707)');
+  for (const [typed, shown] of [
+    ['crane (n03126707)', 'crane (n03126707)'],
+    ['n02012849', 'crane (n02012849)'],
+  ]) {
+    await page.fill('#fool-target', typed);
+    // Every text the progress line shows, from the start of the run.
+    await page.evaluate(() => {
+      const line = document.querySelector('#fool-progress')!;
+      const texts: string[] = [];
+      (window as unknown as { foolTexts: string[] }).foolTexts = texts;
+      new MutationObserver(() => texts.push(line.textContent ?? '')).observe(line, { childList: true });
+    });
+    await page.click('#fool-run');
+    await page.waitForSelector('#panel-fooling[data-state="running"]');
+    await page.click('#fool-stop');
+    await page.waitForSelector('#panel-fooling:not([data-state="running"])', LONG);
+    const texts = await page.evaluate(() => (window as unknown as { foolTexts: string[] }).foolTexts);
+    assert.ok(texts.includes(`Fooling the model into "${shown}"…`), texts.join(' | '));
+  }
+});
+
+test("the user's own model (softmax_output.onnx, 10 labels) opens from a file input and shows its own probabilities", async () => {
+  const other = await context!.newPage();
+  try {
+    other.on('pageerror', (e) => pageErrors.push(e.message));
+    await other.goto(url);
+    await other.waitForSelector('body[data-ready="true"]', LONG);
+    await other.waitForSelector('#top5[data-state="done"]', LONG);
+    const model = join(SHARED, 'fixtures', 'import', 'softmax_output.onnx');
+    const names = Array.from({ length: 10 }, (_, i) => `shape ${i}`);
+    await other.setInputFiles('#model-file', [
+      { name: 'softmax_output.onnx', mimeType: 'application/octet-stream', buffer: readFileSync(model) },
+      { name: 'labels.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(names)) },
+    ]);
+    await other.waitForFunction(
+      () =>
+        document.querySelector('#model-name')?.textContent === 'softmax_output.onnx' &&
+        document.querySelector('#top5')?.getAttribute('data-state') === 'done' &&
+        document.querySelector('#top5 li')?.textContent?.includes('shape'),
+      null,
+      LONG,
+    );
+    assert.match(
+      (await other.textContent('#model-logits')) ?? '',
+      /^Logits: '\/net\/fc\/Gemm_output_0', the scores that the final Softmax turns into 'probs'/,
+    );
+    // The model's own output 'probs' on the same input (the first sample, preprocessed as the import decided: its
+    // fixed 32×32 input), run as the file is by onnxruntime-node.
+    const sample = join(
+      ROOT,
+      'samples',
+      (await other.getAttribute('.sample[aria-pressed="true"]', 'data-sample'))!,
+    );
+    const { tensor } = await loadImageBatch([sample], { ...IMAGENET_PREPROCESSING, resize: 37, crop: 32 });
+    const session = await nodeBackend.createSession(readFileSync(model));
+    const probs = (await session.run({ input: { type: 'float32', dims: tensor.dims, data: tensor.data } }))
+      .probs.data as Float32Array;
+    await session.release();
+    const shown = await other.$$eval('#top5 li', (lis) =>
+      lis.map((li) => ({ index: Number(li.dataset.index), probability: Number(li.dataset.probability) })),
+    );
+    assert.equal(shown.length, 5);
+    const order = Array.from(probs, (p, i) => ({ p, i })).sort((a, b) => b.p - a.p);
+    assert.deepEqual(
+      shown.map((s) => s.index),
+      order.slice(0, 5).map((o) => o.i),
+    );
+    for (const s of shown)
+      assert.ok(Math.abs(s.probability - probs[s.index]) < 1e-4, `${s.probability} vs ${probs[s.index]}`);
+    await other.screenshot({ path: join(ARTIFACTS, 'web-own-model-1280x800.png') });
   } finally {
     await other.close();
   }

@@ -3,7 +3,7 @@ import { GraphView } from '../onnx/graph.js';
 import { cloneModel, ModelError, onnx } from '../onnx/proto.js';
 import { dataTypeCode, toNumbers } from '../onnx/tensor-proto.js';
 import { GraphBuilder } from './builder.js';
-import { raiseOpset } from './opset.js';
+import { checkGradientOpset } from './opset.js';
 import { gradientRules } from './rules/index.js';
 import type { GradientSpec, RuleContext, TensorInfo } from './types.js';
 
@@ -32,8 +32,8 @@ export function unsupportedOps(model: onnx.ModelProto): { opType: string; node: 
     .map((n) => ({ opType: n.opType, node: n.name }));
 }
 
-// Ops whose outputs never carry a gradient (they compute shapes and constants).
-const NO_GRADIENT = new Set(['Constant', 'ConstantOfShape', 'Shape', 'Size']);
+/** Ops whose outputs never carry a gradient (they compute shapes and constants). */
+export const NO_GRADIENT: ReadonlySet<string> = new Set(['Constant', 'ConstantOfShape', 'Shape', 'Size']);
 
 /**
  * Builds a model that outputs the original outputs plus the gradient of `Σ seed ⊙ d<seed>` with respect to
@@ -45,6 +45,7 @@ export function compileGradient(
   spec: GradientSpec,
   info: ReadonlyMap<string, TensorInfo>,
 ): CompiledGradient {
+  checkGradientOpset(source);
   const model = cloneModel(source);
   const graph = model.graph;
   const view = new GraphView(graph);
@@ -162,7 +163,6 @@ export function compileGradient(
   }
   graph.node.push(...b.nodes);
   graph.initializer.push(...b.initializers);
-  raiseOpset(model);
   return { model, seedInputs, gradOutputs, outputs: graph.output.map((o) => o.name) };
 }
 

@@ -18,6 +18,7 @@ import { COLORMAP_NAMES, type ColormapName, type SignMode } from '../render/colo
 import { methodGrid, type MapStyle, type MethodRow } from '../render/method-grid.js';
 import type { ReportSection } from '../render/report.js';
 import type { Tensor } from '../tensor.js';
+import { encodeNpy } from '../util/npy.js';
 import { UsageError } from './errors.js';
 import {
   mapStats,
@@ -409,7 +410,7 @@ export function attributeCommand(): Command {
           .description(
             'attribution maps: which pixels a class score depends on, by one method or all side by side',
           )
-          .argument('<images...>', 'JPEG, PNG or WebP files')
+          .argument('<images...>', 'JPEG, PNG or WebP files, or .npy preprocessed 1×3×H×W tensors')
           .option(
             '--method <name>',
             `${ATTRIBUTION_METHODS.join('|')}, a comma-separated list, or all`,
@@ -436,12 +437,19 @@ export function attributeCommand(): Command {
             finiteNumber('--alpha'),
           ),
         )
-        .option('-o, --output <file>', 'PNG figure to write', 'attribution.png')
+        .option(
+          '-o, --output <file>',
+          "PNG figure to write, or FILE.npy for one method's raw maps (float32, N×3×H×W or N×H×W)",
+          'attribution.png',
+        )
         .option('--json', 'print per-image labels, scores, map statistics and method details as JSON'),
     ),
   ).action(async (images: string[], flags: AttributeFlags) => {
     const methods = parseMethods(flags.method);
     const targets = targetsFrom(flags.target, images.length);
+    const raw = flags.output.toLowerCase().endsWith('.npy');
+    if (raw && methods.length !== 1)
+      throw new UsageError(`-o ${flags.output}: a .npy file holds one method's maps; give one --method`);
     if (!(flags.clip > 0 && flags.clip <= 100))
       throw new UsageError(`--clip must be in (0, 100], got ${flags.clip}`);
     if (flags.alpha !== undefined && !(flags.alpha >= 0 && flags.alpha <= 1))
@@ -456,12 +464,14 @@ export function attributeCommand(): Command {
         runMethods(classifier, methods, tensor, labels, settingsFrom(flags), flags, signal),
       );
       const captions = labels.map((l) => classifier.labels.name(l));
-      const png = await comparisonGrid(crops, captions, runs, flags);
-      await writeOutputs({ [flags.output]: png });
+      const figure = raw
+        ? encodeNpy(runs[0].maps.data, runs[0].maps.dims)
+        : await comparisonGrid(crops, captions, runs, flags);
+      await writeOutputs({ [flags.output]: figure });
       const display = runs.map((r) => displayMaps(r, flags.sign));
       const rows = images.map((image, i) => ({
         image,
-        label: { index: labels[i], name: captions[i] },
+        label: { index: labels[i], name: captions[i], wnid: classifier.labels.classes[labels[i]].wnid },
         score: scores[i],
         methods: Object.fromEntries(
           runs.map((r, m) => [r.method, { map: mapStats(display[m][i]), ...r.details[i] }]),

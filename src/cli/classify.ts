@@ -11,7 +11,8 @@ interface ClassifyFlags extends ModelFlags {
 /** One image's top classes. */
 export interface Classification {
   image: string;
-  top: { index: number; label: string; probability: number }[];
+  /** `label` is the display name (told apart from classes sharing its name); `wnid` the WordNet id when the labels have one. */
+  top: { index: number; label: string; wnid?: string; probability: number }[];
 }
 
 /** `netvis classify IMAGE...`: top-k classes with softmax probabilities. */
@@ -19,7 +20,7 @@ export function classifyCommand(): Command {
   return withModelOptions(
     new Command('classify')
       .description('top-k classes of each image, with softmax probabilities')
-      .argument('<images...>', 'JPEG, PNG or WebP files')
+      .argument('<images...>', 'JPEG, PNG or WebP files, or .npy preprocessed 1×3×H×W tensors')
       .addOption(
         new Option('-k, --top <k>', 'how many classes per image').default(5).argParser(positiveInt('--top')),
       )
@@ -41,6 +42,7 @@ export function classifyCommand(): Command {
           top: order.map(({ p, index }) => ({
             index,
             label: classifier.labels.name(index),
+            wnid: classifier.labels.classes[index].wnid,
             probability: Number(p.toFixed(6)),
           })),
         };

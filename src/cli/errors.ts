@@ -1,5 +1,6 @@
 import { ImageError } from '../image/decode.js';
 import { ClassLookupError } from '../model/labels.js';
+import { DownloadError } from '../model/download.js';
 import { ModelNotFoundError } from '../model/find.js';
 import { ModelError } from '../onnx/proto.js';
 
@@ -8,7 +9,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const EXPECTED = [UsageError, ImageError, ClassLookupError, ModelNotFoundError, ModelError];
+const EXPECTED = [UsageError, ImageError, ClassLookupError, ModelNotFoundError, ModelError, DownloadError];
 
 /** Whether an error is one netvis expects (bad input) rather than a bug. */
 export function isExpected(err: unknown): boolean {

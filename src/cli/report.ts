@@ -77,7 +77,7 @@ export function reportCommand(): Command {
         .option('--out <dir>', 'folder for index.html and its figures', 'report')
         .option(
           '--images <dir|file>',
-          'images for the saliency and fooling sections (default: the sample images)',
+          'images for the saliency and fooling sections (default: the sample images netvis ships)',
         )
         .addOption(
           new Option('--iterations <n>', 'class-visualization steps')
@@ -87,9 +87,7 @@ export function reportCommand(): Command {
         .option('--json', 'print a JSON summary instead of text'),
     ),
   ).action(async (flags: ReportFlags) => {
-    const source = flags.images ?? sampleImageDir();
-    if (!source) throw new UsageError('no sample images found: pass --images DIR (or set NETVIS_SAMPLES)');
-    const files = pickImages(source);
+    const files = pickImages(flags.images ?? sampleImageDir());
     const classifier = await classifierFrom(flags);
     const started = Date.now();
     const totalSteps = 2 + CLASSVIZ_CLASSES.length * flags.iterations;

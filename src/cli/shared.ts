@@ -3,13 +3,18 @@ import { SingleBar, Presets } from 'cli-progress';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { loadClassifier } from '../model/load.js';
 import type { Classifier } from '../model/classifier.js';
+import { describeImport } from '../model/import.js';
+import { downloadProgress } from './download-progress.js';
 import { UsageError } from './errors.js';
 
 /** Options every model-using command takes. */
 export interface ModelFlags {
   model?: string;
   labels?: string;
+  logits?: string;
   threads?: number;
+  verbose?: boolean;
+  json?: boolean;
 }
 
 /** Parses a positive integer flag value. */
@@ -32,14 +37,20 @@ export function finiteNumber(name: string): (value: string) => number {
   };
 }
 
-/** Adds --model, --labels and --threads. */
+/** Adds --model, --labels, --logits, --threads and --verbose. */
 export function withModelOptions(cmd: Command): Command {
   return cmd
-    .option('-m, --model <name|path>', 'model name on the search path or an .onnx file', 'squeezenet1_1')
+    .option(
+      '-m, --model <name|path|url>',
+      'model name (see netvis models list), .onnx file, or https:// URL (cached on first use)',
+      'squeezenet1_1',
+    )
     .option(
       '--labels <file>',
-      'class labels JSON (default: the model sidecar or imagenet_classes.json beside it)',
+      "class labels JSON, or 'imagenet' (default: the model sidecar's or imagenet_classes.json beside it)",
     )
+    .option('--logits <tensor>', 'the tensor holding the class scores (default: found in the graph)')
+    .option('-v, --verbose', 'say on stderr what importing the model decided (logits, layout, opset, batch)')
     .addOption(
       new Option('--threads <n>', 'threads per ONNX Runtime session (default: all cores)').argParser(
         positiveInt('--threads'),
@@ -47,9 +58,27 @@ export function withModelOptions(cmd: Command): Command {
     );
 }
 
-/** Loads the classifier named by the model flags. */
-export function classifierFrom(flags: ModelFlags): Promise<Classifier> {
-  return loadClassifier({ model: flags.model, labels: flags.labels, threads: flags.threads });
+/** Loads the classifier named by the model flags (showing a download's progress; with --verbose, the import's decisions). */
+export async function classifierFrom(flags: ModelFlags): Promise<Classifier> {
+  const progress = downloadProgress(flags.json);
+  let classifier: Classifier;
+  try {
+    classifier = await loadClassifier({
+      model: flags.model,
+      labels: flags.labels,
+      output: flags.logits,
+      outputNamedBy: '--logits',
+      threads: flags.threads,
+      onDownload: (received, total) => progress.update(flags.model ?? '', received, total),
+    });
+  } catch (err) {
+    progress.stop();
+    throw err;
+  }
+  progress.done();
+  if (flags.verbose && classifier.report)
+    for (const line of describeImport(classifier.report)) process.stderr.write(`${line}\n`);
+  return classifier;
 }
 
 /** Min, max and mean of a map, for --json output. */

@@ -5,7 +5,9 @@ import { GraphView } from '../onnx/graph.js';
 import { encodeModel, ModelError, type onnx } from '../onnx/proto.js';
 import type { Backend, RuntimeTensor, Session } from '../runtime/backend.js';
 import { probeTensorInfo } from '../runtime/probe.js';
-import type { Tensor } from '../tensor.js';
+import { declaredDims } from '../onnx/shape.js';
+import { concatBatch, padBatch, sliceBatch, type Tensor } from '../tensor.js';
+import type { ImportReport } from './import.js';
 import type { ClassLabels } from './labels.js';
 
 /** What a classifier needs besides its graph. */
@@ -18,6 +20,8 @@ export interface ClassifierConfig {
   output?: string;
   /** Intra-op threads per session; default: the backend's (all cores in Node). */
   threads?: number;
+  /** What importing the model decided (`importModel`), when it was imported. */
+  report?: ImportReport;
 }
 
 /** A gradient to compute along with the forward pass. */
@@ -48,6 +52,8 @@ const MAX_SESSIONS = 6;
 
 const f32 = (t: Tensor): RuntimeTensor => ({ type: 'float32', dims: t.dims, data: t.data });
 const fromRuntime = (t: RuntimeTensor): Tensor => ({ data: t.data as Float32Array, dims: t.dims });
+const mapValues = (r: Record<string, Tensor>, fn: (t: Tensor, key: string) => Tensor) =>
+  Object.fromEntries(Object.entries(r).map(([k, t]) => [k, fn(t, k)]));
 
 /** An ONNX image classifier with labels, preprocessing, and gradients compiled into its graph on demand. */
 export class Classifier {
@@ -55,6 +61,10 @@ export class Classifier {
   readonly outputName: string;
   readonly labels: ClassLabels;
   readonly preprocessing: Preprocessing;
+  /** The batch size the graph's input fixes, or undefined when it is dynamic; runs are chunked to it. */
+  readonly fixedBatch?: number;
+  /** What importing the model decided, when it was imported. */
+  readonly report?: ImportReport;
   private readonly view: GraphView;
   private readonly sessions = new Map<string, Promise<Compiled>>();
   private readonly probes = new Map<string, Promise<Map<string, TensorInfo>>>();
@@ -76,6 +86,9 @@ export class Classifier {
       throw new ModelError(`${source}: no graph output '${this.outputName}'`);
     this.labels = config.labels;
     this.preprocessing = config.preprocessing;
+    this.report = config.report;
+    const batch = declaredDims(model.graph.input.find((i) => i.name === this.inputName))?.[0];
+    this.fixedBatch = typeof batch === 'number' ? batch : undefined;
   }
 
   /** Number of classes (the logits' width). */
@@ -95,8 +108,15 @@ export class Classifier {
   async logits(x: Tensor): Promise<Tensor> {
     this.forwardSession ??= this.openSession(this.model);
     const session = await this.forwardSession;
-    const out = await session.run({ [this.inputName]: f32(x) }, [this.outputName]);
-    return fromRuntime(out[this.outputName]);
+    const [{ logits }] = await this.inChunks(x, [], async (xs) => {
+      const out = await session.run({ [this.inputName]: f32(xs) }, [this.outputName]);
+      return [{ logits: fromRuntime(out[this.outputName]) }];
+    });
+    if (logits.dims.length !== 2 || logits.dims[1] !== this.numClasses)
+      throw new ModelError(
+        `${this.source}: the logits '${this.outputName}' came out [${logits.dims.join('×')}], expected N×${this.numClasses} for the labels`,
+      );
+    return logits;
   }
 
   /** Logits and input gradient of Σ logits ⊙ dlogits (N×classes) for a batch; `relu` picks the ReLU backward rule. */
@@ -111,6 +131,43 @@ export class Classifier {
 
   /** Runs the forward pass and the compiled backward pass for a request (compiled once per request shape). */
   async gradients(x: Tensor, request: GradientRequest): Promise<GradientResult> {
+    const seedRefs = Object.keys(request.seeds);
+    const [outputs, grads] = await this.inChunks(
+      x,
+      seedRefs.map((r) => request.seeds[r]),
+      async (xs, seeds) => {
+        const chunkSeeds = Object.fromEntries(seedRefs.map((r, i) => [r, seeds[i]]));
+        const r = await this.gradientsOnce(xs, { ...request, seeds: chunkSeeds });
+        return [r.outputs, r.grads];
+      },
+    );
+    return { outputs, grads };
+  }
+
+  /**
+   * `run(x, rows)` on the batch as it is, or, when the graph fixes the batch size and `x` has another, on chunks of
+   * that size of `x` and of the batch-first `rows` (the last chunk padded by repeating its last row), with the
+   * batch-first tensors it returns trimmed and joined.
+   */
+  private async inChunks(
+    x: Tensor,
+    rows: Tensor[],
+    run: (x: Tensor, rows: Tensor[]) => Promise<Record<string, Tensor>[]>,
+  ): Promise<Record<string, Tensor>[]> {
+    const size = this.fixedBatch;
+    const n = x.dims[0];
+    if (size === undefined || n === size) return run(x, rows);
+    const chunks: Record<string, Tensor>[][] = [];
+    for (let start = 0; start < n; start += size) {
+      const count = Math.min(size, n - start);
+      const fit = (t: Tensor) => padBatch(sliceBatch(t, start, count), size);
+      const out = await run(fit(x), rows.map(fit));
+      chunks.push(out.map((r) => mapValues(r, (t) => sliceBatch(t, 0, count))));
+    }
+    return chunks[0].map((first, i) => mapValues(first, (_, k) => concatBatch(chunks.map((c) => c[i][k]))));
+  }
+
+  private async gradientsOnce(x: Tensor, request: GradientRequest): Promise<GradientResult> {
     const seedRefs = Object.keys(request.seeds);
     const seeds = seedRefs.map((r) => this.tensorFor(r));
     const wrtRefs = request.wrt ?? [this.inputName];

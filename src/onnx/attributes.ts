@@ -52,3 +52,20 @@ export function makeAttributes(attrs: Record<string, AttrValue>): onnx.Attribute
     return onnx.AttributeProto.create({ name, type: T.STRING, s: new TextEncoder().encode(v.s) });
   }) as onnx.AttributeProto[];
 }
+
+/** A node with the given attributes (as in makeAttributes). */
+export function makeNode(
+  opType: string,
+  name: string,
+  input: string[],
+  output: string[],
+  attrs: Record<string, AttrValue> = {},
+): onnx.NodeProto {
+  return onnx.NodeProto.create({
+    opType,
+    name,
+    input,
+    output,
+    attribute: makeAttributes(attrs),
+  }) as onnx.NodeProto;
+}

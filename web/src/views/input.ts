@@ -12,6 +12,8 @@ function sampleTitle(file: string): string {
 
 export class InputView {
   private serial = 0;
+  // What was loaded last, so that another model can look at the same image.
+  private last?: { name: string; bytes: () => Promise<ArrayBuffer> };
   private readonly samples = byId('samples', HTMLElement);
   private readonly top5 = byId('top5', HTMLOListElement);
   private readonly caption = byId('input-name', HTMLElement);
@@ -38,6 +40,9 @@ export class InputView {
         if (f) void this.useFile(f);
       });
     }
+    app.onModel(() => {
+      if (this.last) void this.load(this.last.name, this.last.bytes);
+    });
   }
 
   /** Lists the samples and picks the first. */
@@ -84,6 +89,7 @@ export class InputView {
 
   private async load(name: string, bytes: () => Promise<ArrayBuffer>): Promise<void> {
     const serial = ++this.serial;
+    this.last = { name, bytes };
     this.app.leaveImage();
     this.top5.dataset.state = 'loading';
     this.caption.textContent = `${name}: classifying…`;
@@ -93,7 +99,10 @@ export class InputView {
         .result;
       if (serial !== this.serial) return;
       drawRgb(this.canvas, result.crop);
-      this.canvas.setAttribute('aria-label', `${name}, as the model sees it (224×224)`);
+      this.canvas.setAttribute(
+        'aria-label',
+        `${name}, as the model sees it (${result.crop.width}×${result.crop.height})`,
+      );
       this.caption.textContent = name;
       renderScores(this.top5, result.top, (i) => this.app.name(i));
       this.top5.dataset.state = 'done';
