@@ -1,7 +1,7 @@
 // netvis's library entry (Node): models, gradients, methods and rendering.
 export type { Tensor } from './tensor.js';
-export { compileGradient, gradName, type CompiledGradient } from './autodiff/compile.js';
-export type { GradientSpec, ReluRule, TensorInfo } from './autodiff/types.js';
+export { compileGradient, gradName, type CompiledGradient, type ObjectiveIO } from './autodiff/compile.js';
+export type { GradientSpec, ObjectiveHead, ObjectiveSpec, ReluRule, TensorInfo } from './autodiff/types.js';
 export { decodeModel, encodeModel, ModelError } from './onnx/proto.js';
 export { convertOpset, type OpsetConversion } from './onnx/opset-convert.js';
 export type { Backend, Session, RuntimeTensor } from './runtime/backend.js';

@@ -3,9 +3,10 @@ import { GraphView } from '../onnx/graph.js';
 import { cloneModel, ModelError, onnx } from '../onnx/proto.js';
 import { dataTypeCode, toNumbers } from '../onnx/tensor-proto.js';
 import { GraphBuilder } from './builder.js';
+import { emitHead, headNeedsLabels } from './heads.js';
 import { checkGradientOpset } from './opset.js';
 import { gradientRules } from './rules/index.js';
-import type { GradientSpec, RuleContext, TensorInfo } from './types.js';
+import type { GradientSpec, ObjectiveHead, RuleContext, TensorInfo } from './types.js';
 
 /** A compiled gradient graph and the names of what it takes and gives. */
 export interface CompiledGradient {
@@ -16,6 +17,17 @@ export interface CompiledGradient {
   gradOutputs: Record<string, string>;
   /** Every graph output, in order. */
   outputs: string[];
+  /** With an objective head: its graph output (the per-row loss), its seed input and its int64 class inputs. */
+  objective?: ObjectiveIO;
+}
+
+/** Graph names of an objective head: output `loss` (N), inputs `dloss` (N), `loss_classes` and `loss_labels` (N, int64). */
+export interface ObjectiveIO {
+  loss: string;
+  seed: string;
+  classes: string;
+  /** Only for heads that need true labels (targeted DLR). */
+  labels?: string;
 }
 
 /** The graph input or output name carrying the gradient of `tensor`: `d` + its name (`dlogits`, `dinput`). */
@@ -50,10 +62,12 @@ export function compileGradient(
   const graph = model.graph;
   const view = new GraphView(graph);
   const names = view.tensorNames();
-  const seeds = spec.seeds ?? [view.outputs[0]];
+  const seeds = spec.seeds ?? (spec.objective ? [] : [view.outputs[0]]);
   const wrt = spec.wrt ?? [view.inputs[0]];
   const expose = spec.expose ?? [];
-  for (const t of [...seeds, ...wrt, ...expose]) {
+  const headLogits = spec.objective && (spec.objective.logits ?? view.outputs[0]);
+  const starts = headLogits ? [...seeds, headLogits] : seeds;
+  for (const t of [...starts, ...wrt, ...expose]) {
     if (!names.has(t)) throw new ModelError(`gradient spec: the model has no tensor named '${t}'`);
   }
   const infoOf = (name: string): TensorInfo => {
@@ -73,12 +87,12 @@ export function compileGradient(
       for (const o of node.output) if (o && isFloat(info.get(o))) active.add(o);
     }
   }
-  for (const s of seeds) {
+  for (const s of starts) {
     if (!active.has(s))
       throw new ModelError(`gradient spec: '${s}' does not depend on ${wrt.map((w) => `'${w}'`).join(', ')}`);
   }
   // Tensors the seeds depend on: only nodes between wrt and seeds get a backward.
-  const needed = new Set(seeds);
+  const needed = new Set(starts);
   for (let k = graph.node.length - 1; k >= 0; k--) {
     const node = graph.node[k];
     if (node.output.some((o) => needed.has(o))) for (const i of node.input) if (i) needed.add(i);
@@ -111,6 +125,7 @@ export function compileGradient(
     addPart(s, gradName(s));
     graph.input.push(valueInfo(gradName(s), infoOf(s).type, infoOf(s).dims));
   }
+  const objective = headLogits ? addObjectiveHead(spec.objective!.head, headLogits) : undefined;
 
   for (let k = onPath.length - 1; k >= 0; k--) {
     const node = onPath[k];
@@ -163,7 +178,51 @@ export function compileGradient(
   }
   graph.node.push(...b.nodes);
   graph.initializer.push(...b.initializers);
-  return { model, seedInputs, gradOutputs, outputs: graph.output.map((o) => o.name) };
+  return { model, seedInputs, gradOutputs, outputs: graph.output.map((o) => o.name), objective };
+
+  // The head's nodes go first in the builder (they read only forward tensors), its logits gradient joins the parts.
+  function addObjectiveHead(head: ObjectiveHead, logits: string): ObjectiveIO {
+    const { type, dims } = infoOf(logits);
+    if (dims.length !== 2)
+      throw new ModelError(`objective head ${head.kind}: '${logits}' has dims [${dims}], expected N×classes`);
+    if (type !== floatType)
+      throw new ModelError(
+        `objective head ${head.kind}: '${logits}' is ${type}, the gradient is ${floatType}`,
+      );
+    const io: ObjectiveIO = {
+      loss: 'loss',
+      seed: gradName('loss'),
+      classes: 'loss_classes',
+      labels: headNeedsLabels(head) ? 'loss_labels' : undefined,
+    };
+    for (const name of [io.loss, io.seed, io.classes, io.labels]) {
+      if (name && names.has(name))
+        throw new ModelError(`cannot name the objective head's '${name}': the model uses that name`);
+      if (name) names.add(name);
+    }
+    const n = dims[0];
+    graph.input.push(valueInfo(io.classes, 'int64', [n]));
+    if (io.labels) graph.input.push(valueInfo(io.labels, 'int64', [n]));
+    graph.input.push(valueInfo(io.seed, type, [n]));
+    const out = emitHead(b, head, {
+      logits,
+      classes: io.classes,
+      labels: io.labels,
+      weights: io.seed,
+      dims: [n, dims[1]],
+    });
+    b.nodes.push(
+      onnx.NodeProto.create({
+        opType: 'Identity',
+        name: `${io.loss}_identity`,
+        input: [out.loss],
+        output: [io.loss],
+      }) as onnx.NodeProto,
+    );
+    graph.output.push(valueInfo(io.loss, type, [n]));
+    addPart(logits, out.dlogits);
+    return io;
+  }
 }
 
 function valueInfo(name: string, type: TensorInfo['type'], dims: number[]): onnx.ValueInfoProto {

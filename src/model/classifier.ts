@@ -1,5 +1,6 @@
 import { compileGradient, type CompiledGradient } from '../autodiff/compile.js';
-import type { ReluRule, TensorInfo } from '../autodiff/types.js';
+import { headNeedsLabels } from '../autodiff/heads.js';
+import type { ObjectiveHead, ReluRule, TensorInfo } from '../autodiff/types.js';
 import type { Preprocessing } from '../image/types.js';
 import { GraphView } from '../onnx/graph.js';
 import { encodeModel, ModelError, type onnx } from '../onnx/proto.js';
@@ -24,10 +25,27 @@ export interface ClassifierConfig {
   report?: ImportReport;
 }
 
+/**
+ * A loss on the logits computed inside the graph (see ObjectiveHead for each head's definition): per row i its
+ * class `classes[i]` (the label for untargeted losses, the target for targeted ones), and for targeted DLR its
+ * true label `labels[i]`. The backward pass starts from Σᵢ weights[i] · loss[i].
+ */
+export interface ObjectiveRequest {
+  head: ObjectiveHead;
+  /** One class index per image. */
+  classes: readonly number[];
+  /** One true label per image; targeted DLR only. */
+  labels?: readonly number[];
+  /** Per image, the loss's weight in the objective (e.g. −1 to descend it, 0 to leave a row out). Default 1 each. */
+  weights?: readonly number[];
+}
+
 /** A gradient to compute along with the forward pass. */
 export interface GradientRequest {
   /** Seeds by tensor (name or layer path): the objective is Σ tensor ⊙ seed. Default key: the logits output. */
-  seeds: Record<string, Tensor>;
+  seeds?: Record<string, Tensor>;
+  /** A loss on the logits compiled into the graph, added to the seeded objective. Needs `seeds` or this. */
+  objective?: ObjectiveRequest;
   /** Tensors (names or layer paths) to differentiate with respect to; default: the input image. */
   wrt?: string[];
   /** Inner tensors (names or layer paths) whose forward values to return too. */
@@ -36,10 +54,12 @@ export interface GradientRequest {
   relu?: ReluRule;
 }
 
-/** Forward outputs (logits and exposed tensors, by the names asked for) and gradients (by wrt name). */
+/** Forward outputs (logits and exposed tensors, by the names asked for), gradients (by wrt name), and the objective head's per-row loss. */
 export interface GradientResult {
   outputs: Record<string, Tensor>;
   grads: Record<string, Tensor>;
+  /** With an objective: each image's loss (N), unweighted. */
+  loss?: Float32Array;
 }
 
 interface Compiled {
@@ -129,19 +149,57 @@ export class Classifier {
     return { logits: r.outputs[this.outputName], grad: r.grads[this.inputName] };
   }
 
-  /** Runs the forward pass and the compiled backward pass for a request (compiled once per request shape). */
+  /**
+   * Logits (N×classes), each image's loss under an objective head (N) and the input gradient of Σ weights ⊙ loss,
+   * in one graph run; `relu` picks the ReLU backward rule. Throws as `gradients` does.
+   */
+  async objectiveGradient(
+    x: Tensor,
+    objective: ObjectiveRequest,
+    relu?: ReluRule,
+  ): Promise<{ logits: Tensor; loss: Float32Array; grad: Tensor }> {
+    const r = await this.gradients(x, { objective, relu });
+    return { logits: r.outputs[this.outputName], loss: r.loss!, grad: r.grads[this.inputName] };
+  }
+
+  /**
+   * Runs the forward pass and the compiled backward pass for a request (compiled once per request shape). Throws
+   * a ModelError for unknown tensors or a graph netvis cannot differentiate, and an Error for an objective whose
+   * classes, labels or weights do not give one valid value per image.
+   */
   async gradients(x: Tensor, request: GradientRequest): Promise<GradientResult> {
-    const seedRefs = Object.keys(request.seeds);
-    const [outputs, grads] = await this.inChunks(
+    const seedRefs = Object.keys(request.seeds ?? {});
+    if (seedRefs.length === 0 && !request.objective)
+      throw new Error('gradients: give seeds or an objective, the backward pass needs somewhere to start');
+    const objective = request.objective;
+    if (objective) this.objectiveFeeds(objective, x.dims[0]); // checks the per-image numbers before any chunking
+    // The objective's per-image numbers travel as N-long rows beside the seeds, so fixed-batch chunks split them too.
+    const perImage = (v: readonly number[] | undefined): Tensor[] =>
+      v ? [{ data: Float32Array.from(v), dims: [v.length] }] : [];
+    const objectiveRows = objective
+      ? [...perImage(objective.classes), ...perImage(objective.labels), ...perImage(objective.weights)]
+      : [];
+    const [outputs, grads, loss] = await this.inChunks(
       x,
-      seedRefs.map((r) => request.seeds[r]),
-      async (xs, seeds) => {
-        const chunkSeeds = Object.fromEntries(seedRefs.map((r, i) => [r, seeds[i]]));
-        const r = await this.gradientsOnce(xs, { ...request, seeds: chunkSeeds });
-        return [r.outputs, r.grads];
+      [...seedRefs.map((r) => request.seeds![r]), ...objectiveRows],
+      async (xs, rows) => {
+        const chunkSeeds = Object.fromEntries(seedRefs.map((r, i) => [r, rows[i]]));
+        let chunkObjective: ObjectiveRequest | undefined;
+        if (objective) {
+          const values = rows.slice(seedRefs.length).map((t) => Array.from(t.data));
+          chunkObjective = {
+            head: objective.head,
+            classes: values.shift()!,
+            labels: objective.labels && values.shift(),
+            weights: objective.weights && values.shift(),
+          };
+        }
+        const r = await this.gradientsOnce(xs, { ...request, seeds: chunkSeeds, objective: chunkObjective });
+        const lossRows: Record<string, Tensor> = r.loss ? { loss: { data: r.loss, dims: [r.loss.length] } } : {};
+        return [r.outputs, r.grads, lossRows];
       },
     );
-    return { outputs, grads };
+    return loss.loss ? { outputs, grads, loss: loss.loss.data } : { outputs, grads };
   }
 
   /**
@@ -168,16 +226,19 @@ export class Classifier {
   }
 
   private async gradientsOnce(x: Tensor, request: GradientRequest): Promise<GradientResult> {
-    const seedRefs = Object.keys(request.seeds);
+    const seedRefs = Object.keys(request.seeds ?? {});
     const seeds = seedRefs.map((r) => this.tensorFor(r));
     const wrtRefs = request.wrt ?? [this.inputName];
     const wrt = wrtRefs.map((r) => this.tensorFor(r));
     const exposeRefs = request.expose ?? [];
     const expose = exposeRefs.map((r) => this.tensorFor(r));
-    const key = JSON.stringify({ seeds, wrt, expose, relu: request.relu ?? 'standard', dims: x.dims });
+    const head = request.objective?.head;
+    const objectiveFeeds = request.objective && this.objectiveFeeds(request.objective, x.dims[0]);
+    const key = JSON.stringify({ seeds, wrt, expose, relu: request.relu ?? 'standard', head, dims: x.dims });
     let entry = this.sessions.get(key);
     if (!entry) {
-      entry = this.compile(x.dims, { seeds, wrt, expose, relu: request.relu });
+      const objective = head && { head, logits: this.outputName };
+      entry = this.compile(x.dims, { seeds, wrt, expose, relu: request.relu, objective });
       this.sessions.set(key, entry);
       entry.catch(() => this.sessions.delete(key));
       await this.evict();
@@ -188,14 +249,44 @@ export class Classifier {
     }
     const { session, compiled } = await entry;
     const feeds: Record<string, RuntimeTensor> = { [this.inputName]: f32(x) };
-    seeds.forEach((s, i) => (feeds[compiled.seedInputs[s]] = f32(request.seeds[seedRefs[i]])));
+    seeds.forEach((s, i) => (feeds[compiled.seedInputs[s]] = f32(request.seeds![seedRefs[i]])));
+    const io = compiled.objective;
+    if (io && objectiveFeeds) {
+      feeds[io.classes] = objectiveFeeds.classes;
+      if (io.labels) feeds[io.labels] = objectiveFeeds.labels!;
+      feeds[io.seed] = objectiveFeeds.weights;
+    }
     const wanted = [this.outputName, ...expose, ...wrt.map((w) => compiled.gradOutputs[w])];
+    if (io) wanted.push(io.loss);
     const out = await session.run(feeds, [...new Set(wanted)]);
     const outputs: Record<string, Tensor> = { [this.outputName]: fromRuntime(out[this.outputName]) };
     exposeRefs.forEach((r, i) => (outputs[r] = fromRuntime(out[expose[i]])));
     const grads: Record<string, Tensor> = {};
     wrtRefs.forEach((r, i) => (grads[r] = fromRuntime(out[compiled.gradOutputs[wrt[i]]])));
-    return { outputs, grads };
+    return io ? { outputs, grads, loss: out[io.loss].data as Float32Array } : { outputs, grads };
+  }
+
+  // The objective head's per-row inputs, checked against the batch and the classes.
+  private objectiveFeeds(o: ObjectiveRequest, n: number) {
+    const what = `objective ${o.head.kind}`;
+    const indices = (values: readonly number[] | undefined, name: 'class' | 'label'): RuntimeTensor => {
+      const plural = name === 'class' ? 'classes' : 'labels';
+      if (!values || values.length !== n)
+        throw new Error(`${what}: ${values?.length ?? 'no'} ${plural} for ${n} images`);
+      for (const v of values)
+        if (!(Number.isInteger(v) && v >= 0 && v < this.numClasses))
+          throw new RangeError(`${what}: ${name} ${v}, expected an index from 0 to ${this.numClasses - 1}`);
+      return { type: 'int64', dims: [n], data: BigInt64Array.from(values, (v) => BigInt(v)) };
+    };
+    const needsLabels = headNeedsLabels(o.head);
+    if (!needsLabels && o.labels) throw new Error(`${what}: labels are only read by targeted DLR`);
+    const weights = o.weights ?? new Array<number>(n).fill(1);
+    if (weights.length !== n) throw new Error(`${what}: ${weights.length} weights for ${n} images`);
+    return {
+      classes: indices(o.classes, 'class'),
+      labels: needsLabels ? indices(o.labels, 'label') : undefined,
+      weights: { type: 'float32', dims: [n], data: Float32Array.from(weights) } as RuntimeTensor,
+    };
   }
 
   /** Releases every session this classifier opened. */

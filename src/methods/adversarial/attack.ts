@@ -4,7 +4,7 @@ import { deprocess, imageToTensor } from '../../image/preprocess.js';
 import type { Preprocessing } from '../../image/types.js';
 import type { Classifier } from '../../model/classifier.js';
 import { concatBatch, sizeOf, type Tensor } from '../../tensor.js';
-import { argmaxRows, changeNorms, resolveClasses, softmaxRows, type ClassRef } from '../common.js';
+import { argmaxRows, changeNorms, resolveClasses, type ClassRef } from '../common.js';
 
 /** An adversarial image and what it achieved (as for fooling images). */
 export interface AttackResult {
@@ -119,20 +119,6 @@ export function toPixelGradient(grad: Float32Array, dims: number[], p: Preproces
   for (let start = 0, c = 0; start < grad.length; start += plane, c = (c + 1) % 3)
     for (let i = start; i < start + plane; i++) grad[i] /= scale[c];
   return grad;
-}
-
-/** Gradient seeds of the cross-entropy loss to climb: away from the label (untargeted) or towards the target. */
-export function crossEntropySeeds(logits: Tensor, goal: ResolvedGoal, rows: number[]): Tensor {
-  const k = logits.dims[1];
-  const probs = softmaxRows(logits);
-  const data = new Float32Array(logits.data.length);
-  rows.forEach((i, r) => {
-    // ∂CE/∂z = softmax(z) − onehot(y): climb CE(label), or climb −CE(target).
-    const sign = goal.targeted ? -1 : 1;
-    for (let j = 0; j < k; j++) data[r * k + j] = sign * probs[r * k + j];
-    data[r * k + goal.classes[i]] -= sign;
-  });
-  return { data, dims: [...logits.dims] };
 }
 
 /**

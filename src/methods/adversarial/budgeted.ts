@@ -7,7 +7,6 @@ import { argmaxRows, checkImageBatch } from '../common.js';
 import { Random } from '../random.js';
 import {
   attackResults,
-  crossEntropySeeds,
   eightBitPixels,
   inSlices,
   modelInput,
@@ -138,6 +137,12 @@ export async function budgetedAttack(
     const goal = resolveGoal(classifier, sliceGoal(options, start, dims[0]), original, what);
     const u = u0.slice();
     const row = (a: Float32Array, i: number) => a.subarray(i * per, (i + 1) * per);
+    // Climb the cross-entropy of the label (untargeted) or descend that of the target, in the graph's CE head.
+    const objective = {
+      head: { kind: 'cross-entropy' } as const,
+      classes: goal.classes,
+      weights: rows.map(() => (goal.targeted ? -1 : 1)),
+    };
     if (randomStart) {
       for (const i of rows) {
         const d = row(u, i);
@@ -154,8 +159,8 @@ export async function budgetedAttack(
     for (let step = 0; step < steps; step++) {
       signal?.throwIfAborted();
       const x = modelInput(u, dims, p);
-      const seeds = crossEntropySeeds(await classifier.logits(x), goal, rows);
-      const grad = toPixelGradient((await classifier.inputGradient(x, seeds)).grad.data, dims, p);
+      const { grad: g } = await classifier.objectiveGradient(x, objective);
+      const grad = toPixelGradient(g.data, dims, p);
       for (const i of rows) {
         const g = row(grad, i);
         const d = row(u, i);

@@ -33,27 +33,6 @@ export interface CarliniWagnerOptions extends AttackGoal, AttackRunOptions {
   abortEarly?: boolean;
 }
 
-// The margin loss f and its gradient seed on the logits: targeted, how far the best other class beats the target;
-// untargeted, how far the label beats the best other class; floored at −κ.
-function marginSeed(
-  z: Float32Array,
-  cls: number,
-  targeted: boolean,
-  kappa: number,
-  c: number,
-  seed: Float32Array,
-) {
-  let other = -1;
-  for (let j = 0; j < z.length; j++) if (j !== cls && (other < 0 || z[j] > z[other])) other = j;
-  const f = targeted ? z[other] - z[cls] : z[cls] - z[other];
-  seed.fill(0);
-  if (f > -kappa) {
-    seed[other] = targeted ? c : -c;
-    seed[cls] = targeted ? -c : c;
-  }
-  return Math.max(f, -kappa);
-}
-
 /**
  * Carlini & Wagner's L2 attack (2017) for a batch: per image, Adam on w with x = (tanh(w) + 1)/2 minimising
  * ‖x − x₀‖² + c·f(x) (margin loss f, pixels in [0, 1]), with a binary search on c; the smallest successful change
@@ -97,7 +76,8 @@ export async function carliniWagnerL2(
     const lower = new Array<number>(n).fill(0);
     const upper = new Array<number>(n).fill(Infinity);
     const iterations = new Array<number>(n).fill(0);
-    const seeds = new Float32Array(n * k);
+    // The margin f (floored at −κ) is the graph's CW head; its weight per image is c.
+    const head = { kind: 'cw-margin', targeted: goal.targeted, kappa: confidence } as const;
     // The paper checks every tenth of the steps; at least 10 apart, as the loss may rise in the first steps.
     const checkEvery = Math.max(10, Math.ceil(steps / 10));
     for (let round = 0; round < binarySearchSteps; round++) {
@@ -110,19 +90,12 @@ export async function carliniWagnerL2(
         const x = w.map((v) => (Math.tanh(v) + 1) / 2);
         const rounded = x.map((v) => Math.round(v * 255));
         const input = modelInput(rounded, dims, p);
-        // The margin's seed needs this iterate's logits, so they come first.
-        const z = (await classifier.logits(input)).data;
+        const out = await classifier.objectiveGradient(input, { head, classes: goal.classes, weights: c });
+        const z = out.logits.data;
         let loss = 0;
         for (let i = 0; i < n; i++) {
           const zi = z.subarray(i * k, (i + 1) * k);
-          const f = marginSeed(
-            zi,
-            goal.classes[i],
-            goal.targeted,
-            confidence,
-            c[i],
-            seeds.subarray(i * k, (i + 1) * k),
-          );
+          const f = out.loss[i];
           let d2 = 0;
           let r2 = 0;
           for (let j = i * per; j < (i + 1) * per; j++) {
@@ -139,11 +112,7 @@ export async function carliniWagnerL2(
             }
           }
         }
-        const grad = toPixelGradient(
-          (await classifier.inputGradient(input, { data: seeds, dims: [n, k] })).grad.data,
-          dims,
-          p,
-        );
+        const grad = toPixelGradient(out.grad.data, dims, p);
         // ∂/∂w of ‖x − x₀‖² + c·f: (2(x − x₀) + 255·∂f/∂pixel) · (1 − tanh²w)/2, the model's part taken at the rounded x.
         for (let j = 0; j < w.length; j++) {
           const t = 2 * x[j] - 1;
