@@ -2,16 +2,30 @@ import { basename } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadImageBatch } from '../image/load.js';
 import type { PixelUnits } from '../methods/adversarial/attack.js';
+import type { AutoAttackVersion } from '../methods/adversarial/autoattack.js';
+import type { BudgetNorm } from '../methods/adversarial/budgeted.js';
 import {
-  ATTACK_NORM,
+  attackNorm,
   ROBUSTNESS_ATTACKS,
   robustnessCurve,
+  type AttackCount,
   type RobustnessAttack,
 } from '../methods/adversarial/robustness.js';
+import type { Classifier } from '../model/classifier.js';
 import { linePlot } from '../render/plot.js';
+import { checkRounded, fileStems } from './adversarial-files.js';
 import { UsageError } from './errors.js';
+import { imageInputs, wnidOf, type ImageInput } from './image-inputs.js';
+import {
+  appendChunk,
+  fileHash,
+  openJournal,
+  type ChunkRecord,
+  type ImageRecord,
+} from './robustness-journal.js';
 import {
   classifierFrom,
+  finiteNumber,
   positiveInt,
   printJson,
   progressBar,
@@ -27,8 +41,15 @@ interface RobustnessFlags extends ModelFlags, ProgressFlags {
   attack: RobustnessAttack;
   eps: number[];
   units: PixelUnits;
+  norm?: BudgetNorm;
+  version?: AutoAttackVersion;
   steps?: number;
+  targetClasses?: number;
+  queries?: number;
+  seed: number;
   labelsFrom: 'prediction' | 'filename';
+  state?: string;
+  saveAdversarial?: string;
   output: string;
   json?: boolean;
 }
@@ -40,7 +61,16 @@ const TITLES: Record<RobustnessAttack, string> = {
   'pgd-l2': 'PGD',
   deepfool: 'DeepFool',
   cw: 'Carlini-Wagner',
+  'apgd-ce': 'APGD-CE',
+  'apgd-dlr': 'APGD-DLR',
+  'apgd-t': 'APGD-T',
+  fab: 'FAB-T',
+  square: 'Square',
+  autoattack: 'AutoAttack',
 };
+
+/** Images attacked together; the journal (--state) records each chunk once it is done. */
+const CHUNK = 32;
 
 function epsList(value: string): number[] {
   const list = value.split(',').map((s) => Number(s.trim()));
@@ -49,98 +79,294 @@ function epsList(value: string): number[] {
   return list;
 }
 
+/** The label of each input: its manifest's, the WordNet id its file name starts with, or none (the clean prediction). */
+function labelsOf(
+  classifier: Classifier,
+  inputs: ImageInput[],
+  from: RobustnessFlags['labelsFrom'],
+): (number | undefined)[] {
+  return inputs.map(({ path, label }) => {
+    if (label !== undefined) return classifier.labels.resolve(label).index;
+    if (from === 'prediction') return undefined;
+    const wnid = wnidOf(path);
+    if (!wnid) throw new UsageError(`${path}: the file name does not start with a WordNet id (n########)`);
+    return classifier.labels.resolve(wnid).index;
+  });
+}
+
 /** `netvis robustness IMAGES... --attack A --eps 0,1,2,4,8`: accuracy against an attack as its budget grows. */
 export function robustnessCommand(): Command {
   return withProgressOption(
     withModelOptions(
       new Command('robustness')
-        .description('robustness curve: accuracy over images against an attack at each budget ε, plotted')
-        .argument('<images...>', 'JPEG, PNG or WebP files')
+        .description(
+          'robust accuracy over images (files, folders or a .csv/.jsonl manifest) against an attack at each budget ε, as RobustBench reports it, plotted',
+        )
+        .argument(
+          '<inputs...>',
+          'JPEG, PNG or WebP files, folders of them, or manifests (.csv or .jsonl: path, label)',
+        )
         .addOption(new Option('--attack <name>', 'attack').choices([...ROBUSTNESS_ATTACKS]).default('pgd'))
         .addOption(
           new Option(
             '--eps <list>',
-            'budgets ε, comma-separated, in --units (L∞; L2 for pgd-l2, deepfool, cw)',
+            'budgets ε, comma-separated, in --units (L∞; L2 for pgd-l2, deepfool, cw, or with --norm l2)',
           )
             .default([0, 1, 2, 4, 8], '0,1,2,4,8')
             .argParser(epsList),
         )
         .addOption(new Option('--units <units>', 'units of --eps').choices(['0-255', '0-1']).default('0-255'))
         .addOption(
-          new Option('--steps <n>', 'gradient steps of iterative attacks').argParser(positiveInt('--steps')),
+          new Option('--norm <norm>', 'norm of apgd-*, fab, square and autoattack (default linf)').choices([
+            'linf',
+            'l2',
+          ]),
+        )
+        .addOption(
+          new Option(
+            '--version <name>',
+            "autoattack: 'standard' or 'rand' (for randomised defences)",
+          ).choices(['standard', 'rand']),
+        )
+        .addOption(
+          new Option('--steps <n>', 'gradient steps of iterative attacks (apgd, fab: iterations)').argParser(
+            positiveInt('--steps'),
+          ),
+        )
+        .addOption(
+          new Option(
+            '--target-classes <n>',
+            'apgd-t, fab, autoattack: target classes tried (default 9)',
+          ).argParser(positiveInt('--target-classes')),
+        )
+        .addOption(
+          new Option(
+            '--queries <n>',
+            'square, autoattack: Square queries per image (default 5000)',
+          ).argParser(positiveInt('--queries')),
+        )
+        .addOption(
+          new Option('--seed <n>', 'seed of random starts and squares')
+            .default(0)
+            .argParser(finiteNumber('--seed')),
         )
         .addOption(
           new Option(
             '--labels-from <source>',
-            "true labels: the model's clean 'prediction', or the WordNet id a 'filename' starts with (n01774750_...)",
+            "true labels where a manifest gives none: the model's clean 'prediction' (clean accuracy is then 100 %), or the WordNet id a 'filename' starts with (n01774750_...)",
           )
             .choices(['prediction', 'filename'])
             .default('prediction'),
         )
+        .option(
+          '--state <file.jsonl>',
+          'journal of finished images: rerunning with the same file continues where a run stopped',
+        )
+        .option(
+          '--save-adversarial <dir>',
+          'write each adversarial image (8-bit PNG, NAME.adversarial.png) and the crop it was made from (NAME.original.png), then check it again from the file',
+        )
         .option('-o, --output <file>', 'PNG plot of accuracy against ε', 'robustness.png')
-        .option('--json', 'print the curve as JSON'),
+        .option('--json', 'print the result as JSON'),
     ),
-  ).action(async (images: string[], flags: RobustnessFlags) => {
+  ).action(async (args: string[], flags: RobustnessFlags) => {
+    const inputs = await imageInputs(args);
+    const norm = (() => {
+      try {
+        return attackNorm(flags.attack, flags.norm);
+      } catch (err) {
+        throw new UsageError(
+          `--norm ${flags.norm} does not apply to --attack ${flags.attack}: ${(err as Error).message}`,
+        );
+      }
+    })();
+    if (flags.version && flags.attack !== 'autoattack')
+      throw new UsageError(`--version applies to --attack autoattack, not ${flags.attack}`);
     const classifier = await classifierFrom(flags);
     try {
-      let labels: number[] | undefined;
-      if (flags.labelsFrom === 'filename') {
-        labels = images.map((path) => {
-          const wnid = /^n\d{8}/.exec(basename(path))?.[0];
-          if (!wnid)
-            throw new UsageError(`${path}: the file name does not start with a WordNet id (n########)`);
-          return classifier.labels.resolve(wnid).index;
-        });
-      }
-      const { tensor } = await loadImageBatch(images, classifier.preprocessing);
-      const bar = progressBar(new Set(flags.eps).size, `robustness ${flags.attack}`, flags);
-      const curve = await withInterrupt((signal) =>
-        robustnessCurve(classifier, tensor, {
-          attack: flags.attack,
-          eps: flags.eps,
-          units: flags.units,
-          steps: flags.steps,
-          labels,
-          signal,
-          onStep: (done) => bar.update(done),
-        }),
-      ).finally(() => bar.stop());
-      const norm = ATTACK_NORM[flags.attack] === 'linf' ? 'L∞' : 'L2';
-      const png = await linePlot(
-        [{ x: curve.eps, y: curve.accuracy, label: `${TITLES[flags.attack]} (${norm})` }],
-        {
-          title: `Robustness of ${basename(flags.model ?? 'squeezenet1_1', '.onnx')} on ${images.length} image${images.length === 1 ? '' : 's'}`,
-          xLabel: `ε (${norm}, ${flags.units === '0-255' ? '0-255 pixel units' : '[0, 1] units'})`,
-          yLabel: 'accuracy',
-          yRange: [0, 1],
-          xTicks: curve.eps,
-          percent: true,
-        },
-      );
-      await writeOutputs({ [flags.output]: png });
-      const summary = {
-        attack: curve.attack,
-        norm: curve.norm,
-        units: curve.units,
+      const labels = labelsOf(classifier, inputs, flags.labelsFrom);
+      if (labels.some((l) => l === undefined) && labels.some((l) => l !== undefined))
+        throw new UsageError(
+          'the manifest labels some images and not others: label every image, or use --labels-from filename',
+        );
+      const eps = [...new Set(flags.eps)].sort((a, b) => a - b);
+      const settings = {
+        model: flags.model ?? 'squeezenet1_1',
+        attack: flags.attack,
+        eps,
+        units: flags.units,
+        norm,
+        version: flags.version ?? null,
+        steps: flags.steps ?? null,
+        targetClasses: flags.targetClasses ?? null,
+        queries: flags.queries ?? null,
+        seed: flags.seed,
         labelsFrom: flags.labelsFrom,
-        eps: curve.eps,
-        accuracy: curve.accuracy,
-        cleanAccuracy: curve.cleanAccuracy,
-        images: images.map((image, i) => ({
-          image,
-          label: { index: curve.labels[i], name: classifier.labels.name(curve.labels[i]) },
-          brokenAt: curve.brokenAt[i],
-        })),
-        output: flags.output,
       };
-      if (flags.json) printJson(summary);
-      else {
-        for (const [i, e] of curve.eps.entries())
-          process.stdout.write(`ε ${e}: accuracy ${(curve.accuracy[i] * 100).toFixed(1)} %\n`);
-        process.stdout.write(`wrote ${flags.output}\n`);
-      }
+      const hashes = await Promise.all(inputs.map((i) => fileHash(i.path)));
+      const chunks: ChunkRecord[] = flags.state ? await openJournal(flags.state, settings) : [];
+      const done = new Map(
+        chunks.flatMap((c) => c.images.map((r) => [`${r.image}\0${r.sha256}`, r] as const)),
+      );
+      const todo = inputs.flatMap((_, i) => (done.has(`${inputs[i].path}\0${hashes[i]}`) ? [] : [i]));
+      const names = fileStems(inputs.map((i) => i.path));
+      const bar = progressBar(inputs.length, `robustness ${flags.attack}`, flags);
+      bar.update(inputs.length - todo.length);
+      let lastInfo = 0;
+      await withInterrupt(async (signal) => {
+        for (let start = 0; start < todo.length; start += CHUNK) {
+          const rows = todo.slice(start, start + CHUNK);
+          const { tensor, crops } = await loadImageBatch(
+            rows.map((i) => inputs[i].path),
+            classifier.preprocessing,
+          );
+          const given = rows.map((i) => labels[i]);
+          const curve = await robustnessCurve(classifier, tensor, {
+            attack: flags.attack,
+            eps,
+            units: flags.units,
+            norm: flags.norm,
+            version: flags.version,
+            steps: flags.steps,
+            targetClasses: flags.targetClasses,
+            queries: flags.queries,
+            seed: flags.seed,
+            labels: given.every((l) => l !== undefined) ? (given as number[]) : undefined,
+            signal,
+            onStep: (_, __, progress) => {
+              if (!progress || Date.now() - lastInfo < 1000) return;
+              lastInfo = Date.now();
+              bar.update(
+                inputs.length - todo.length + start,
+                `${progress.attack} ${progress.done}/${progress.total}`,
+              );
+            },
+          });
+          const images: ImageRecord[] = [];
+          for (const [k, i] of rows.entries()) {
+            const example = curve.examples[k];
+            images.push({
+              image: inputs[i].path,
+              sha256: hashes[i],
+              label: curve.labels[k],
+              clean: curve.brokenAt[k] !== 0,
+              brokenAt: curve.brokenAt[k],
+              brokenBy: curve.brokenBy[k],
+              ...(example && {
+                rounded: await checkRounded(
+                  classifier,
+                  example,
+                  crops[k],
+                  curve.labels[k],
+                  flags.saveAdversarial,
+                  names[i],
+                ),
+              }),
+            });
+          }
+          const chunk = { images, counts: curve.counts };
+          chunks.push(chunk);
+          if (flags.state) await appendChunk(flags.state, chunk);
+          bar.update(inputs.length - todo.length + start + rows.length);
+        }
+      }).finally(() => bar.stop());
+      await report(classifier, inputs, chunks, hashes, eps, norm, flags);
     } finally {
       await classifier.dispose();
     }
   });
+}
+
+/** Joins the chunks into the report: the plot, and RobustBench's numbers as text or JSON. */
+async function report(
+  classifier: Classifier,
+  inputs: ImageInput[],
+  chunks: ChunkRecord[],
+  hashes: string[],
+  eps: number[],
+  norm: BudgetNorm,
+  flags: RobustnessFlags,
+): Promise<void> {
+  const byKey = new Map(chunks.flatMap((c) => c.images.map((r) => [`${r.image}\0${r.sha256}`, r] as const)));
+  const records = inputs.map((input, i) => byKey.get(`${input.path}\0${hashes[i]}`)!);
+  const n = records.length;
+  const accuracy = eps.map((e) => records.filter((r) => r.brokenAt === null || r.brokenAt > e).length / n);
+  const cleanAccuracy = records.filter((r) => r.clean).length / n;
+  const counts = new Map<string, AttackCount>();
+  for (const c of chunks.flatMap((ch) => ch.counts)) {
+    const key = `${c.eps}\0${c.attack}`;
+    const sum = counts.get(key) ?? { eps: c.eps, attack: c.attack, attacked: 0, broke: 0 };
+    counts.set(key, { ...sum, attacked: sum.attacked + c.attacked, broke: sum.broke + c.broke });
+  }
+  const broken = records.filter((r) => r.rounded);
+  const rounding = {
+    adversarial: broken.length,
+    stayAdversarial: broken.filter((r) => r.rounded!.adversarial).length,
+    checkedFromFiles: Boolean(flags.saveAdversarial),
+  };
+  const normName = norm === 'linf' ? 'L∞' : 'L2';
+  const unitsName = flags.units === '0-255' ? '0-255 pixel units' : '[0, 1] units';
+  const png = await linePlot([{ x: eps, y: accuracy, label: `${TITLES[flags.attack]} (${normName})` }], {
+    title: `Robustness of ${basename(flags.model ?? 'squeezenet1_1', '.onnx')} on ${n} image${n === 1 ? '' : 's'}`,
+    xLabel: `ε (${normName}, ${unitsName})`,
+    yLabel: 'robust accuracy',
+    yRange: [0, 1],
+    xTicks: eps,
+    percent: true,
+  });
+  await writeOutputs({ [flags.output]: png });
+  // Below one 8-bit level, rounding within ε can only give back the original image.
+  const belowOneLevel = eps.filter((e) => e > 0 && e * (flags.units === '0-255' ? 1 : 255) < 1);
+  const summary = {
+    attack: flags.attack,
+    ...(flags.attack === 'autoattack' && { version: flags.version ?? 'standard' }),
+    norm,
+    units: flags.units,
+    labelsFrom: flags.labelsFrom,
+    images: n,
+    cleanAccuracy,
+    eps,
+    robustAccuracy: accuracy,
+    broke: [...counts.values()],
+    rounding,
+    perImage: records.map((r) => ({
+      image: r.image,
+      label: { index: r.label, name: classifier.labels.name(r.label) },
+      clean: r.clean,
+      brokenAt: r.brokenAt,
+      brokenBy: r.brokenBy,
+      ...(r.rounded && { rounded: r.rounded }),
+    })),
+    output: flags.output,
+  };
+  if (flags.json) {
+    printJson(summary);
+    return;
+  }
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+  const basis =
+    flags.labelsFrom === 'prediction' && inputs.every((i) => i.label === undefined)
+      ? " (labels: the model's own clean predictions)"
+      : '';
+  out(`clean accuracy ${pct(cleanAccuracy)} (${Math.round(cleanAccuracy * n)} of ${n})${basis}`);
+  for (const [k, e] of eps.entries()) {
+    if (e === 0) continue;
+    const per = [...counts.values()].filter((c) => c.eps === e).map((c) => `${c.attack} broke ${c.broke}`);
+    out(
+      `ε ${e} (${normName}, ${unitsName}): robust accuracy ${pct(accuracy[k])} (${Math.round(accuracy[k] * n)} of ${n})` +
+        (per.length ? `; ${per.join(', ')}` : ''),
+    );
+  }
+  if (rounding.adversarial > 0) {
+    out(
+      `rounded to 8 bits within ε: ${rounding.stayAdversarial} of ${rounding.adversarial} adversarial images stay adversarial` +
+        (rounding.checkedFromFiles ? ` (checked from the files in ${flags.saveAdversarial})` : ''),
+    );
+    if (belowOneLevel.length > 0)
+      out(
+        `  ε ${belowOneLevel.join(', ')} is below one 8-bit level: rounding within it gives back the original image, so no adversarial image survives`,
+      );
+  }
+  out(`wrote ${flags.output}`);
 }
