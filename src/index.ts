@@ -5,6 +5,7 @@ export type { GradientSpec, ReluRule, TensorInfo } from './autodiff/types.js';
 export { decodeModel, encodeModel, ModelError } from './onnx/proto.js';
 export type { Backend, Session, RuntimeTensor } from './runtime/backend.js';
 export { nodeBackend } from './runtime/node.js';
+export { tensorInfo } from './runtime/probe.js';
 export * from './model/index.js';
 export * from './image/index.js';
 export {

@@ -1,10 +1,11 @@
 import { compileGradient, type CompiledGradient } from '../autodiff/compile.js';
 import type { ReluRule, TensorInfo } from '../autodiff/types.js';
 import type { Preprocessing } from '../image/types.js';
+import { foldConstants } from '../onnx/fold.js';
 import { GraphView } from '../onnx/graph.js';
 import { encodeModel, ModelError, type onnx } from '../onnx/proto.js';
 import type { Backend, RuntimeTensor, Session } from '../runtime/backend.js';
-import { probeTensorInfo } from '../runtime/probe.js';
+import { tensorInfo } from '../runtime/probe.js';
 import type { Tensor } from '../tensor.js';
 import type { ClassLabels } from './labels.js';
 
@@ -155,12 +156,8 @@ export class Classifier {
     const probeKey = dims.join('x');
     let probe = this.probes.get(probeKey);
     if (!probe) {
-      const zeros: RuntimeTensor = {
-        type: 'float32',
-        dims,
-        data: new Float32Array(dims.reduce((a, b) => a * b, 1)),
-      };
-      probe = probeTensorInfo(this.backend, this.model, { [this.inputName]: zeros }).catch((err: Error) => {
+      const inputs = { [this.inputName]: { type: 'float32' as const, dims } };
+      probe = tensorInfo(this.backend, this.model, inputs).catch((err: Error) => {
         this.probes.delete(probeKey);
         throw err instanceof ModelError
           ? err
@@ -168,7 +165,10 @@ export class Classifier {
       });
       this.probes.set(probeKey, probe);
     }
-    const compiled = compileGradient(this.model, spec, await probe);
+    const info = await probe;
+    const compiled = compileGradient(this.model, spec, info);
+    // Compiled for these dims only: the shape arithmetic becomes constants (fewer nodes, faster session creation).
+    foldConstants(compiled.model.graph, info);
     return { session: await this.openSession(compiled.model), compiled };
   }
 
