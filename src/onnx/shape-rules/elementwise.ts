@@ -94,10 +94,9 @@ function foldPair(
   dims: number[],
   f: (x: number, y: number) => number,
 ): Float64Array | undefined {
-  if (!ctx.foldable(dims)) return undefined;
-  const x = broadcastValue(ctx, a, dims);
-  const y = x && broadcastValue(ctx, b, dims);
-  if (!x || !y) return undefined;
+  if (!ctx.foldable(dims) || !ctx.value(a) || !ctx.value(b)) return undefined;
+  const x = broadcastValue(ctx, a, dims)!;
+  const y = broadcastValue(ctx, b, dims)!;
   const out = new Float64Array(x.length);
   for (let k = 0; k < out.length; k++) out[k] = f(x[k], y[k]);
   return out;
@@ -110,11 +109,11 @@ const binary =
     const all = ctx.node.input.map((_, i) => i);
     const dims = broadcastDims(...all.map((i) => input(ctx, i).dims));
     const type = input(ctx, 0).type;
-    let v = f && all.length > 1 ? foldPair(ctx, [0, 1], dims, (a, b) => f(a, b, type)) : undefined;
+    const known = all.length > 1 && all.every((i) => ctx.value(i));
+    const v = f && known ? foldPair(ctx, [0, 1], dims, (a, b) => f(a, b, type)) : undefined;
     for (let i = 2; v && i < all.length; i++) {
-      const next = broadcastValue(ctx, i, dims);
-      if (!next) v = undefined;
-      else for (let k = 0; k < v.length; k++) v[k] = f!(v[k], next[k], type);
+      const next = broadcastValue(ctx, i, dims)!;
+      for (let k = 0; k < v.length; k++) v[k] = f!(v[k], next[k], type);
     }
     return [{ type, dims, value: v && castTo(type, v) }];
   };
@@ -138,7 +137,8 @@ const mod: ShapeRule = (ctx) => {
 const where: ShapeRule = (ctx) => {
   const dims = broadcastDims(input(ctx, 0).dims, input(ctx, 1).dims, input(ctx, 2).dims);
   const type = input(ctx, 1).type;
-  const [c, a, b] = ctx.foldable(dims) ? [0, 1, 2].map((i) => broadcastValue(ctx, i, dims)) : [];
+  const known = ctx.foldable(dims) && [0, 1, 2].every((i) => ctx.value(i));
+  const [c, a, b] = known ? [0, 1, 2].map((i) => broadcastValue(ctx, i, dims)) : [];
   let value: Float64Array | undefined;
   if (c && a && b) {
     value = new Float64Array(c.length);
