@@ -6,6 +6,7 @@ export { decodeModel, encodeModel, ModelError } from './onnx/proto.js';
 export { convertOpset, type OpsetConversion } from './onnx/opset-convert.js';
 export type { Backend, Session, RuntimeTensor } from './runtime/backend.js';
 export { nodeBackend } from './runtime/node.js';
+export { tensorInfo } from './runtime/probe.js';
 export * from './model/index.js';
 export * from './image/index.js';
 export {

@@ -2,10 +2,11 @@ import { compileGradient, type CompiledGradient } from '../autodiff/compile.js';
 import { headNeedsLabels } from '../autodiff/heads.js';
 import type { ObjectiveHead, ReluRule, TensorInfo } from '../autodiff/types.js';
 import type { Preprocessing } from '../image/types.js';
+import { foldConstants } from '../onnx/fold.js';
 import { GraphView } from '../onnx/graph.js';
 import { encodeModel, ModelError, type onnx } from '../onnx/proto.js';
 import type { Backend, RuntimeTensor, Session } from '../runtime/backend.js';
-import { probeTensorInfo } from '../runtime/probe.js';
+import { tensorInfo } from '../runtime/probe.js';
 import { declaredDims } from '../onnx/shape.js';
 import { concatBatch, padBatch, sliceBatch, type Tensor } from '../tensor.js';
 import type { ImportReport } from './import.js';
@@ -303,12 +304,8 @@ export class Classifier {
     const probeKey = dims.join('x');
     let probe = this.probes.get(probeKey);
     if (!probe) {
-      const zeros: RuntimeTensor = {
-        type: 'float32',
-        dims,
-        data: new Float32Array(dims.reduce((a, b) => a * b, 1)),
-      };
-      probe = probeTensorInfo(this.backend, this.model, { [this.inputName]: zeros }).catch((err: Error) => {
+      const inputs = { [this.inputName]: { type: 'float32' as const, dims } };
+      probe = tensorInfo(this.backend, this.model, inputs).catch((err: Error) => {
         this.probes.delete(probeKey);
         throw err instanceof ModelError
           ? err
@@ -316,7 +313,10 @@ export class Classifier {
       });
       this.probes.set(probeKey, probe);
     }
-    const compiled = compileGradient(this.model, spec, await probe);
+    const info = await probe;
+    const compiled = compileGradient(this.model, spec, info);
+    // Compiled for these dims only: the shape arithmetic becomes constants (fewer nodes, faster session creation).
+    foldConstants(compiled.model.graph, info);
     return { session: await this.openSession(compiled.model), compiled };
   }
 

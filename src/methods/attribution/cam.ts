@@ -3,7 +3,7 @@ import type { TensorInfo } from '../../autodiff/types.js';
 import type { Classifier } from '../../model/classifier.js';
 import { GraphView } from '../../onnx/graph.js';
 import { ModelError } from '../../onnx/proto.js';
-import { probeTensorInfo } from '../../runtime/probe.js';
+import { tensorInfo as inferredInfo } from '../../runtime/probe.js';
 import { sliceBatch, type Tensor } from '../../tensor.js';
 import { oneHot } from '../common.js';
 import {
@@ -45,17 +45,15 @@ const WEIGHTED = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
 
 const probes = new WeakMap<Classifier, Map<string, Promise<Map<string, TensorInfo>>>>();
 
-/** Every tensor's dims for a 1×C×H×W input (one probe run per classifier and input size, cached). */
+/** Every tensor's dims for a 1×C×H×W input (inferred once per classifier and input size, cached). */
 function tensorInfo(classifier: Classifier, dims: number[]): Promise<Map<string, TensorInfo>> {
   const key = dims.slice(1).join('x');
   let byDims = probes.get(classifier);
   if (!byDims) probes.set(classifier, (byDims = new Map()));
   let info = byDims.get(key);
   if (!info) {
-    const one = [1, ...dims.slice(1)];
-    const zeros = new Float32Array(one.reduce((a, b) => a * b, 1));
-    info = probeTensorInfo(classifier.backend, classifier.model, {
-      [classifier.inputName]: { type: 'float32', dims: one, data: zeros },
+    info = inferredInfo(classifier.backend, classifier.model, {
+      [classifier.inputName]: { type: 'float32', dims: [1, ...dims.slice(1)] },
     });
     byDims.set(key, info);
   }
