@@ -25,7 +25,6 @@ export function program(): Command {
     )
     .version(version)
     .option('--debug', 'show stack traces of errors')
-    .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
       '\nModels are found by name in $NETVIS_MODEL_DIR, ~/.cache/netvis, then ../shared/models beside the checkout.\nExamples:\n  netvis classify cat.jpg --top 3\n  netvis report --out report/',
@@ -44,8 +43,19 @@ export function program(): Command {
     featurevizCommand(),
   ])
     root.addCommand(cmd);
-  root.exitOverride();
-  for (const cmd of root.commands) cmd.exitOverride();
+  for (const cmd of [root, ...root.commands]) {
+    const help = cmd === root ? 'netvis --help' : `netvis ${cmd.name()} --help`;
+    // Commander's own errors (unknown option, missing argument) as one line, like netvis's.
+    cmd.exitOverride().configureOutput({
+      outputError: (str, write) =>
+        write(
+          `netvis: ${str
+            .replace(/^error: /, '')
+            .trim()
+            .replace(/\s*\n\s*/g, ' ')} (see ${help})\n`,
+        ),
+    });
+  }
   return root;
 }
 
