@@ -91,12 +91,27 @@ export class Classifier {
     return node.output[0];
   }
 
-  /** Raw class scores N×classes for a normalised N×C×H×W batch. */
+  /**
+   * Raw class scores N×classes for a normalised N×C×H×W batch. Throws a ModelError if the runtime cannot run the
+   * model on it or if the model's scores do not match its labels in number.
+   */
   async logits(x: Tensor): Promise<Tensor> {
     this.forwardSession ??= this.openSession(this.model);
     const session = await this.forwardSession;
-    const out = await session.run({ [this.inputName]: f32(x) }, [this.outputName]);
-    return fromRuntime(out[this.outputName]);
+    let out;
+    try {
+      out = await session.run({ [this.inputName]: f32(x) }, [this.outputName]);
+    } catch (err) {
+      throw new ModelError(`${this.source}: ${this.backend.name} cannot run the model: ${firstLine(err)}`, {
+        cause: err,
+      });
+    }
+    const logits = fromRuntime(out[this.outputName]);
+    if (logits.dims.length !== 2 || logits.dims[1] !== this.numClasses)
+      throw new ModelError(
+        `${this.source}: output '${this.outputName}' has dims [${logits.dims}], expected N×${this.numClasses} (one score per label)`,
+      );
+    return logits;
   }
 
   /** Logits and input gradient of Σ logits ⊙ dlogits (N×classes) for a batch; `relu` picks the ReLU backward rule. */
@@ -164,7 +179,7 @@ export class Classifier {
         this.probes.delete(probeKey);
         throw err instanceof ModelError
           ? err
-          : new ModelError(`${this.source}: ${this.backend.name} cannot run the model: ${err.message}`);
+          : new ModelError(`${this.source}: ${this.backend.name} cannot run the model: ${firstLine(err)}`);
       });
       this.probes.set(probeKey, probe);
     }
@@ -176,9 +191,9 @@ export class Classifier {
     try {
       return await this.backend.createSession(encodeModel(model), { threads: this.config.threads });
     } catch (err) {
-      throw new ModelError(
-        `${this.source}: ${this.backend.name} cannot run the model: ${(err as Error).message}`,
-      );
+      throw new ModelError(`${this.source}: ${this.backend.name} cannot run the model: ${firstLine(err)}`, {
+        cause: err,
+      });
     }
   }
 
@@ -189,4 +204,11 @@ export class Classifier {
       await (await oldest.catch(() => undefined))?.session.release();
     }
   }
+}
+
+// Engine messages can span lines; netvis errors are one.
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err)
+    .split('\n')[0]
+    .trim();
 }

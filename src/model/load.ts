@@ -51,9 +51,9 @@ export async function loadClassifier(options: LoadOptions = {}): Promise<Classif
   const path = findModel(options.model ?? DEFAULT_MODEL);
   const dir = dirname(path);
   const sidecarPath = join(dir, `${basename(path, '.onnx')}.json`);
-  const sidecar = (
-    existsSync(sidecarPath) ? await readJson(sidecarPath, 'model sidecar') : {}
-  ) as ModelSidecar;
+  const sidecar = existsSync(sidecarPath)
+    ? checkSidecar(await readJson(sidecarPath, 'model sidecar'), sidecarPath)
+    : {};
   if (sidecar.layout && sidecar.layout !== 'NCHW') {
     throw new ModelError(`${sidecarPath}: layout '${sidecar.layout}' is not supported (netvis feeds NCHW)`);
   }
@@ -96,14 +96,37 @@ export async function loadClassifier(options: LoadOptions = {}): Promise<Classif
   );
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The sidecar's JSON checked field by field: each is optional, but a field given must have its type. */
+function checkSidecar(json: unknown, source: string): ModelSidecar {
+  if (!isObject(json))
+    throw new ModelError(`${source}: expected a JSON object (labels, preprocessing, input, ...)`);
+  const { labels, preprocessing, input, output, layout } = json;
+  if (labels !== undefined && typeof labels !== 'string' && !Array.isArray(labels))
+    throw new ModelError(`${source}: "labels" must be a file name or an array of labels`);
+  if (preprocessing !== undefined && !isObject(preprocessing))
+    throw new ModelError(`${source}: "preprocessing" must be an object (resize, crop, mean, std)`);
+  for (const [key, value] of Object.entries({ input, output, layout }))
+    if (value !== undefined && typeof value !== 'string')
+      throw new ModelError(`${source}: "${key}" must be a string`);
+  return json as ModelSidecar;
+}
+
+// Larger inputs than this are no image classifier's, and would only exhaust memory.
+const MAX_SIDE = 4096;
+
 function checkPreprocessing(p: Preprocessing, source: string): void {
-  const triple = (v: unknown) => Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number');
+  const triple = (v: unknown) =>
+    Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x));
   if (!triple(p.mean) || !triple(p.std) || p.std.some((s) => s <= 0)) {
     throw new ModelError(`${source}: preprocessing mean and std must be three numbers each (std > 0)`);
   }
-  if (!(p.crop > 0 && p.resize >= p.crop)) {
+  const side = (v: unknown) => Number.isInteger(v) && (v as number) > 0 && (v as number) <= MAX_SIDE;
+  if (!(side(p.crop) && side(p.resize) && p.resize >= p.crop)) {
     throw new ModelError(
-      `${source}: preprocessing needs crop > 0 and resize >= crop (got resize ${p.resize}, crop ${p.crop})`,
+      `${source}: preprocessing needs whole-pixel sizes with 0 < crop ≤ resize ≤ ${MAX_SIDE} (got resize ${JSON.stringify(p.resize)}, crop ${JSON.stringify(p.crop)})`,
     );
   }
 }
