@@ -17,6 +17,7 @@ export class App {
   image?: CurrentImage;
   private readonly listeners: ((image: CurrentImage) => void)[] = [];
   private readonly leaving: (() => void)[] = [];
+  private readonly cleared: (() => void)[] = [];
 
   constructor(
     readonly client: WorkerClient,
@@ -37,6 +38,16 @@ export class App {
 
   leaveImage(): void {
     for (const l of this.leaving) l();
+  }
+
+  /** Calls `listener` when there is no image any more (the one picked could not be used): results about the old one go. */
+  onImageCleared(listener: () => void): void {
+    this.cleared.push(listener);
+  }
+
+  clearImage(): void {
+    this.image = undefined;
+    for (const l of this.cleared) l();
   }
 
   setImage(image: CurrentImage): void {
