@@ -5,12 +5,12 @@ import { mkdirSync, mkdtempSync, readdirSync, rmdirSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { crc32 } from 'node:zlib';
 import { describe, test } from 'node:test';
 import sharp from 'sharp';
 import { OutputError, UsageError } from '../src/cli/errors.js';
 import { planOutputs } from '../src/cli/outputs.js';
 import { progressBar } from '../src/cli/progress.js';
+import { pngClaiming } from './support/image-files.js';
 import { runMain } from './support/main.js';
 import { IMAGES, runCli } from './support/shared.js';
 
@@ -119,17 +119,6 @@ describe('outputs are checked before any work', () => {
     await assert.rejects(planOutputs([{ flag: '-o', path: join(dir, 'x'), format: 'png' }]), UsageError);
   });
 });
-
-/** A PNG whose header claims `width × height`. */
-async function pngClaiming(width: number, height: number): Promise<Buffer> {
-  const png = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } })
-    .png()
-    .toBuffer();
-  png.writeUInt32BE(width, 16);
-  png.writeUInt32BE(height, 20);
-  png.writeUInt32BE(crc32(png.subarray(12, 29)), 29);
-  return png;
-}
 
 describe('input errors are one line naming the input (exit 1 for bad data, 2 for usage)', () => {
   test('bad images', async () => {

@@ -1,6 +1,21 @@
-// CMYK JPEGs made in the test: libvips writes a CMYK JPEG without converting colours only from a CMYK source, and the
-// simplest CMYK source to make is an uncompressed TIFF.
+// Image files tests make: CMYK JPEGs, and PNGs whose header lies about their size.
+import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
+
+/** A PNG whose header claims `width × height` (the pixels after it are a 1×1 image's). */
+export async function pngClaiming(width: number, height: number): Promise<Buffer> {
+  const png = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } })
+    .png()
+    .toBuffer();
+  // IHDR: length (8), type (12), width (16), height (20), ..., CRC over type and data (29).
+  png.writeUInt32BE(width, 16);
+  png.writeUInt32BE(height, 20);
+  png.writeUInt32BE(crc32(png.subarray(12, 29)), 29);
+  return png;
+}
+
+// libvips writes a CMYK JPEG without converting colours only from a CMYK source, and the simplest CMYK source to
+// make is an uncompressed TIFF.
 
 /** An uncompressed little-endian CMYK TIFF (PhotometricInterpretation 5, InkSet 1) of `width × height` CMYK bytes. */
 export function cmykTiff(cmyk: Uint8Array, width: number, height: number): Buffer {
@@ -61,8 +76,8 @@ export function naiveCmyk(rgb: Uint8Array): Uint8Array {
   return out;
 }
 
-/** `jpeg` without its Adobe APP14 segment (a CMYK JPEG as some other encoders write it). */
-export function withoutAdobeMarker(jpeg: Buffer): Buffer {
+/** `jpeg` without the segments before its image data that `drop` picks (by marker byte and segment bytes). */
+export function withoutSegments(jpeg: Buffer, drop: (marker: number, segment: Buffer) => boolean): Buffer {
   const parts = [jpeg.subarray(0, 2)];
   let at = 2;
   while (at < jpeg.length) {
@@ -72,8 +87,18 @@ export function withoutAdobeMarker(jpeg: Buffer): Buffer {
       break;
     }
     const end = at + 2 + jpeg.readUInt16BE(at + 2);
-    if (marker !== 0xee) parts.push(jpeg.subarray(at, end));
+    if (!drop(marker, jpeg.subarray(at, end))) parts.push(jpeg.subarray(at, end));
     at = end;
   }
   return Buffer.concat(parts);
 }
+
+/** `jpeg` without its Adobe APP14 segment (a CMYK JPEG as some other encoders write it). */
+export const withoutAdobeMarker = (jpeg: Buffer) => withoutSegments(jpeg, (marker) => marker === 0xee);
+
+/** `jpeg` without its embedded ICC profile (APP2 ICC_PROFILE segments). */
+export const withoutIccProfile = (jpeg: Buffer) =>
+  withoutSegments(
+    jpeg,
+    (marker, segment) => marker === 0xe2 && segment.subarray(4, 15).toString() === 'ICC_PROFILE',
+  );
