@@ -84,43 +84,36 @@ export class OutputSet {
    * missing when its parent exists: it is made at write time). Nothing is created. Throws a UsageError naming the flag.
    */
   static async plan(files: PlannedOutput[], folder?: OutputFolder): Promise<OutputSet> {
-    const seen = new Map<string, string>();
-    for (const f of files) {
-      const what = `${f.flag} ${f.path}`;
-      if ((await statOrUndefined(f.path))?.isDirectory())
-        throw new UsageError(
-          `${what}: is a folder; give a file name such as ${join(f.path, `out${EXTENSIONS[f.format][0]}`)}`,
-        );
-      const ext = extname(f.path).toLowerCase();
-      if (!EXTENSIONS[f.format].includes(ext))
-        throw new UsageError(
-          `${what}: netvis writes ${f.format.toUpperCase()} here; give a name ending in ${EXTENSIONS[f.format][0]}`,
-        );
-      const full = resolve(f.path);
-      const other = seen.get(full);
-      if (other) throw new UsageError(`${what}: the same file as ${other}; give different names`);
-      seen.set(full, what);
-    }
     let folderToMake: string | undefined;
     const checked = new Set<string>();
     if (folder) {
       const what = `${folder.flag} ${folder.path}`;
-      const s = await statOrUndefined(folder.path);
+      const full = resolve(folder.path);
+      const s = await statOrUndefined(full);
       if (s && !s.isDirectory())
         throw new UsageError(`${what}: is a file; expected a folder (it is made if missing)`);
-      if (s) await checkWritableFolder(folder.path, what);
-      else {
-        await checkWritableFolder(dirname(resolve(folder.path)), what);
-        folderToMake = resolve(folder.path);
-      }
-      checked.add(resolve(folder.path));
+      await checkWritableFolder(s ? full : dirname(full), what);
+      if (!s) folderToMake = full;
+      checked.add(full);
     }
+    const seen = new Map<string, string>();
     for (const f of files) {
       const what = `${f.flag} ${f.path}`;
-      const parent = dirname(resolve(f.path));
-      if (parent === folderToMake) continue;
-      const s = await statOrUndefined(f.path);
+      const full = resolve(f.path);
+      const s = await statOrUndefined(full);
+      if (s?.isDirectory())
+        throw new UsageError(
+          `${what}: is a folder; give a file name such as ${join(f.path, `out${EXTENSIONS[f.format][0]}`)}`,
+        );
       if (s && !s.isFile()) throw new UsageError(`${what}: exists and is not a regular file`);
+      if (!EXTENSIONS[f.format].includes(extname(full).toLowerCase()))
+        throw new UsageError(
+          `${what}: netvis writes ${f.format.toUpperCase()} here; give a name ending in ${EXTENSIONS[f.format][0]}`,
+        );
+      const other = seen.get(full);
+      if (other) throw new UsageError(`${what}: the same file as ${other}; give different names`);
+      seen.set(full, what);
+      const parent = dirname(full);
       if (!checked.has(parent)) {
         await checkWritableFolder(parent, what);
         checked.add(parent);
@@ -144,13 +137,12 @@ export class OutputSet {
     let current = this.files[0];
     try {
       if (this.folderToMake) {
-        madeFolder = (await mkdir(this.folderToMake, { recursive: false }).then(
-          () => true,
-          (err: NodeJS.ErrnoException) => {
-            if (err.code !== 'EEXIST') throw err;
-            return false;
-          },
-        )) as boolean;
+        try {
+          await mkdir(this.folderToMake);
+          madeFolder = true;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
       }
       const temps = this.files.map((f) => {
         const full = resolve(f.path);
