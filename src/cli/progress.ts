@@ -1,7 +1,6 @@
 // Progress of long runs on stderr: a bar on a terminal, lines elsewhere (logs, CI), nothing with --quiet.
 import { Presets, SingleBar } from 'cli-progress';
-import type { Command } from 'commander';
-import { Option } from 'commander';
+import { Option, type Command } from 'commander';
 
 /** Progress flags: `quiet` silences progress, `progress` prints a line at every step instead of a bar or timed lines. */
 export interface ProgressFlags {
@@ -35,8 +34,8 @@ export function withProgressOption(cmd: Command): Command {
     .option('-q, --quiet', 'print no progress on stderr');
 }
 
-/** Seconds as "4.2 s", "3 min 05 s" or "1 h 02 min". */
-export function formatDuration(ms: number): string {
+/** Milliseconds as "4.2 s", "3 min 05 s" or "1 h 02 min". */
+function formatDuration(ms: number): string {
   const s = ms / 1000;
   if (s < 60) return `${s.toFixed(1)} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${String(Math.floor(s % 60)).padStart(2, '0')} s`;
