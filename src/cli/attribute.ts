@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { loadImageBatch } from '../image/load.js';
+import { imageBatch, readImages } from '../image/load.js';
 import type { RgbImage } from '../image/types.js';
 import { deconvnet } from '../methods/attribution/deconvnet.js';
 import { gradCamPlusPlus } from '../methods/attribution/gradcam-plus-plus.js';
@@ -24,13 +24,13 @@ import {
   mapStats,
   classifierFrom,
   finiteNumber,
+  planOutputs,
   positiveInt,
   printJson,
   progressBar,
   withInterrupt,
   withModelOptions,
   withProgressOption,
-  writeOutputs,
   type ModelFlags,
   type ProgressFlags,
 } from './shared.js';
@@ -259,6 +259,7 @@ interface AttributeFlags extends ModelFlags, ProgressFlags, StyleFlags {
   batchSize?: number;
   seed?: number;
   output: string;
+  json?: boolean;
 }
 
 /** Adds the method settings shared by `attribute` and `evaluate`. */
@@ -456,9 +457,11 @@ export function attributeCommand(): Command {
       throw new UsageError(`--alpha must be in [0, 1], got ${flags.alpha}`);
     if (flags.noiseLevel !== undefined && flags.noiseLevel < 0)
       throw new UsageError(`--noise-level must be ≥ 0, got ${flags.noiseLevel}`);
+    const outputs = await planOutputs([{ flag: '-o', path: flags.output, format: raw ? 'npy' : 'png' }]);
+    const decoded = await readImages(images);
     const classifier = await classifierFrom(flags);
     try {
-      const { tensor, crops } = await loadImageBatch(images, classifier.preprocessing);
+      const { tensor, crops } = imageBatch(decoded, classifier.preprocessing);
       const { labels, scores } = await resolveTargets(classifier, tensor, targets, 16, 'attribute');
       const runs = await withInterrupt((signal) =>
         runMethods(classifier, methods, tensor, labels, settingsFrom(flags), flags, signal),
@@ -467,7 +470,7 @@ export function attributeCommand(): Command {
       const figure = raw
         ? encodeNpy(runs[0].maps.data, runs[0].maps.dims)
         : await comparisonGrid(crops, captions, runs, flags);
-      await writeOutputs({ [flags.output]: figure });
+      await outputs.write({ [flags.output]: figure });
       const display = runs.map((r) => displayMaps(r, flags.sign));
       const rows = images.map((image, i) => ({
         image,

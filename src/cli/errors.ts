@@ -9,7 +9,12 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const EXPECTED = [UsageError, ImageError, ClassLookupError, ModelNotFoundError, ModelError, DownloadError];
+/** An output file that could not be written (disk full, folder removed meanwhile, ...): exit code 1. */
+export class OutputError extends Error {
+  override name = 'OutputError';
+}
+
+const EXPECTED = [UsageError, OutputError, ImageError, ClassLookupError, ModelNotFoundError, ModelError, DownloadError];
 
 /** Whether an error is one netvis expects (bad input) rather than a bug. */
 export function isExpected(err: unknown): boolean {

@@ -1,12 +1,16 @@
 import { Command, Option } from 'commander';
-import { loadImageBatch } from '../image/load.js';
+import { imageBatch, readImages } from '../image/load.js';
 import { channelSum, resolveTargets } from '../methods/attribution/support.js';
 import {
   perturbationCurves,
   type PerturbationMetric,
   type PerturbationResult,
 } from '../methods/evaluation/deletion-insertion.js';
-import { modelRandomization, type RandomizationResult } from '../methods/evaluation/randomization.js';
+import {
+  modelRandomization,
+  RANDOMIZATION_THRESHOLD,
+  type RandomizationResult,
+} from '../methods/evaluation/randomization.js';
 import { Random } from '../methods/random.js';
 import type { Tensor } from '../tensor.js';
 import {
@@ -84,9 +88,10 @@ export function evaluateCommand(): Command {
       if (!CHECKS.includes(c))
         throw new UsageError(`--check: unknown check '${c}'; expected ${CHECKS.join(', ')}`);
     const targets = targetsFrom(flags.target, images.length);
+    const decoded = await readImages(images);
     const classifier = await classifierFrom(flags);
     try {
-      const { tensor } = await loadImageBatch(images, classifier.preprocessing);
+      const { tensor } = imageBatch(decoded, classifier.preprocessing);
       const { labels } = await resolveTargets(classifier, tensor, targets, 16, 'evaluate');
       const [n, , h, w] = tensor.dims;
       const settings = settingsFrom(flags);
@@ -139,7 +144,9 @@ export function evaluateCommand(): Command {
             {
               ...(del && { deletion: { meanAuc: mean(del.auc), auc: del.auc, curves: del.curves } }),
               ...(ins && { insertion: { meanAuc: mean(ins.auc), auc: ins.auc, curves: ins.curves } }),
-              ...(rnd && { randomization: { steps: rnd.steps, flagged: rnd.flagged } }),
+              ...(rnd && {
+                randomization: { steps: rnd.steps, flagged: rnd.flagged, threshold: RANDOMIZATION_THRESHOLD },
+              }),
             },
           ];
         }),
@@ -156,7 +163,13 @@ export function evaluateCommand(): Command {
         return;
       }
       const lines = [
-        ['method', 'deletion AUC ↓', 'insertion AUC ↑', 'randomization ρ (down to layer)', 'flagged'],
+        [
+          'method',
+          'deletion AUC ↓',
+          'insertion AUC ↑',
+          'randomization ρ (down to layer)',
+          `flagged (ρ ≥ ${RANDOMIZATION_THRESHOLD})`,
+        ],
       ];
       for (const [name, s] of Object.entries(summary)) {
         const last = s.randomization?.steps.at(-1);
@@ -177,6 +190,11 @@ export function evaluateCommand(): Command {
             .trimEnd()}\n`,
         );
       process.stdout.write(`(mean over ${n} image${n === 1 ? '' : 's'}; --json for per-image curves)\n`);
+      if (checks.includes('randomization'))
+        process.stdout.write(
+          `flagged: images whose map, after randomising the layers, still has Spearman ρ ≥ ${RANDOMIZATION_THRESHOLD} with ` +
+            "the trained model's map: it does not depend on what those layers learned (fails the sanity check)\n",
+        );
     } finally {
       await classifier.dispose();
     }

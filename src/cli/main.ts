@@ -26,7 +26,6 @@ export function program(): Command {
     )
     .version(version)
     .option('--debug', 'show stack traces of errors')
-    .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
       '\nModels are found by name in $NETVIS_MODEL_DIR, the cache ($NETVIS_CACHE, else ~/.cache/netvis), then the ones netvis ships (netvis models list).\nExamples:\n  netvis classify cat.jpg --top 3\n  netvis report --out report/',
@@ -46,10 +45,20 @@ export function program(): Command {
     modelsCommand(),
   ])
     root.addCommand(cmd);
-  root.exitOverride();
-  for (const cmd of root.commands) {
-    cmd.exitOverride();
-    for (const sub of cmd.commands) sub.exitOverride();
+  const all = [root, ...root.commands, ...root.commands.flatMap((c) => c.commands)];
+  for (const cmd of all) {
+    const path = cmd === root ? [] : cmd.parent === root ? [cmd.name()] : [cmd.parent!.name(), cmd.name()];
+    const help = ['netvis', ...path, '--help'].join(' ');
+    // Commander's own errors (unknown option, missing argument) as one line, like netvis's.
+    cmd.exitOverride().configureOutput({
+      outputError: (str, write) =>
+        write(
+          `netvis: ${str
+            .replace(/^error: /, '')
+            .trim()
+            .replace(/\s*\n\s*/g, ' ')} (see ${help})\n`,
+        ),
+    });
   }
   return root;
 }

@@ -125,17 +125,27 @@ export class Classifier {
     return node.output[0];
   }
 
-  /** Raw class scores N×classes for a normalised N×C×H×W batch. */
+  /**
+   * Raw class scores N×classes for a normalised N×C×H×W batch. Throws a ModelError if the runtime cannot run the
+   * model on it or if the model's scores do not match its labels in number.
+   */
   async logits(x: Tensor): Promise<Tensor> {
     this.forwardSession ??= this.openSession(this.model);
     const session = await this.forwardSession;
-    const [{ logits }] = await this.inChunks(x, [], async (xs) => {
-      const out = await session.run({ [this.inputName]: f32(xs) }, [this.outputName]);
-      return [{ logits: fromRuntime(out[this.outputName]) }];
-    });
+    let logits: Tensor;
+    try {
+      [{ logits }] = await this.inChunks(x, [], async (xs) => {
+        const out = await session.run({ [this.inputName]: f32(xs) }, [this.outputName]);
+        return [{ logits: fromRuntime(out[this.outputName]) }];
+      });
+    } catch (err) {
+      throw new ModelError(`${this.source}: ${this.backend.name} cannot run the model: ${firstLine(err)}`, {
+        cause: err,
+      });
+    }
     if (logits.dims.length !== 2 || logits.dims[1] !== this.numClasses)
       throw new ModelError(
-        `${this.source}: the logits '${this.outputName}' came out [${logits.dims.join('×')}], expected N×${this.numClasses} for the labels`,
+        `${this.source}: output '${this.outputName}' has dims [${logits.dims}], expected N×${this.numClasses} (one score per label)`,
       );
     return logits;
   }
@@ -309,7 +319,7 @@ export class Classifier {
         this.probes.delete(probeKey);
         throw err instanceof ModelError
           ? err
-          : new ModelError(`${this.source}: ${this.backend.name} cannot run the model: ${err.message}`);
+          : new ModelError(`${this.source}: ${this.backend.name} cannot run the model: ${firstLine(err)}`);
       });
       this.probes.set(probeKey, probe);
     }
@@ -324,9 +334,9 @@ export class Classifier {
     try {
       return await this.backend.createSession(encodeModel(model), { threads: this.config.threads });
     } catch (err) {
-      throw new ModelError(
-        `${this.source}: ${this.backend.name} cannot run the model: ${(err as Error).message}`,
-      );
+      throw new ModelError(`${this.source}: ${this.backend.name} cannot run the model: ${firstLine(err)}`, {
+        cause: err,
+      });
     }
   }
 
@@ -337,4 +347,11 @@ export class Classifier {
       await (await oldest.catch(() => undefined))?.session.release();
     }
   }
+}
+
+// Engine messages can span lines; netvis errors are one.
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err)
+    .split('\n')[0]
+    .trim();
 }

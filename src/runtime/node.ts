@@ -12,4 +12,6 @@ export const nodeBackend: Backend = ortBackend('onnxruntime-node', ort, (o) => (
   // within 1e-3 of PyTorch on 19 of the 25 reference images instead of 20), and at N=8 it was no faster.
   graphOptimizationLevel: 'extended',
   executionMode: 'sequential',
+  // ONNX Runtime's own log lines (warnings, errors) would add to netvis's one-line messages, which carry its reason.
+  logSeverityLevel: 4,
 }));

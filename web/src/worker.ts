@@ -1,5 +1,6 @@
 // The worker that owns the classifier: decoding, classification and every method run here, off the page's thread.
 import { decodeImageInBrowser } from '../../src/image/browser.js';
+import { checkModelInputSize } from '../../src/image/checks.js';
 import { deprocess, imageToTensor } from '../../src/image/preprocess.js';
 import { centerCrop, resizeShorterSide } from '../../src/image/resize.js';
 import type { RgbImage } from '../../src/image/types.js';
@@ -197,7 +198,10 @@ async function init(req: Extract<Request, { type: 'init' }>): Promise<ResultOf['
 
 async function classifyImage(req: Extract<Request, { type: 'image' }>): Promise<ResultOf['image']> {
   const c = ready();
+  // Whatever happens to this image, the previous one is no longer what the page shows.
+  current = undefined;
   const img = await decodeImageInBrowser(new Blob([req.bytes]), req.name);
+  checkModelInputSize(img, req.name);
   const crop = centerCrop(resizeShorterSide(img, c.preprocessing.resize), c.preprocessing.crop);
   const x = imageToTensor(crop, c.preprocessing);
   const logits = await withFallback((cl) => cl.logits(x));

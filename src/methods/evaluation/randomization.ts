@@ -93,6 +93,9 @@ export function spearman(a: Float32Array, b: Float32Array): number {
   return da > 0 && db > 0 ? num / Math.sqrt(da * db) : 0;
 }
 
+/** The rank correlation at or above which a map counts as not depending on the randomised weights: 0.8. */
+export const RANDOMIZATION_THRESHOLD = 0.8;
+
 /**
  * The model-randomization sanity check (Adebayo et al. 2018), cascading: re-initialises the weighted layers from the
  * top down (`layers` of them, default all), in the ONNX initializers: weights drawn from N(0, σ²) with σ the original
@@ -105,7 +108,14 @@ export async function modelRandomization(
   classifier: Classifier,
   images: Tensor,
   explain: Explainer,
-  { target, layers, threshold = 0.8, seed = 0, onLayer, signal }: RandomizationOptions = {},
+  {
+    target,
+    layers,
+    threshold = RANDOMIZATION_THRESHOLD,
+    seed = 0,
+    onLayer,
+    signal,
+  }: RandomizationOptions = {},
 ): Promise<RandomizationResult> {
   const { labels } = await resolveTargets(classifier, images, target, 16, 'modelRandomization');
   const n = images.dims[0];
