@@ -5,9 +5,12 @@ import { auc, aucDefaults } from './auc.js';
 import { complexity, complexityDefaults } from './complexity.js';
 import { perturbationCurves } from './deletion-insertion.js';
 import { effectiveComplexity, effectiveComplexityDefaults } from './effective-complexity.js';
+import { pixelFlipping, pixelFlippingDefaults } from './pixel-flipping.js';
 import { pointingGame, pointingGameDefaults } from './pointing-game.js';
+import { regionPerturbation, regionPerturbationDefaults } from './region-perturbation.js';
 import { relevanceMassAccuracy, relevanceMassAccuracyDefaults } from './relevance-mass-accuracy.js';
 import { relevanceRankAccuracy, relevanceRankAccuracyDefaults } from './relevance-rank-accuracy.js';
+import { selectivity, selectivityDefaults } from './selectivity.js';
 import { sparseness, sparsenessDefaults } from './sparseness.js';
 import { metricOptions } from './support.js';
 import { topKIntersection, topKIntersectionDefaults } from './top-k-intersection.js';
@@ -34,6 +37,31 @@ function riseAuc(kind: 'deletion' | 'insertion') {
 
 /** Every metric by CLI name. */
 export const METRICS: Record<string, Metric> = {
+  'pixel-flipping': {
+    name: 'Pixel-Flipping',
+    category: 'faithfulness',
+    direction: 'lower',
+    paper:
+      'Bach et al. 2015, On pixel-wise explanations for non-linear classifier decisions by layer-wise relevance propagation',
+    options: pixelFlippingDefaults,
+    evaluate: (input, o) => pixelFlipping(input, o),
+  },
+  'region-perturbation': {
+    name: 'Region Perturbation',
+    category: 'faithfulness',
+    direction: 'higher',
+    paper: 'Samek et al. 2017, Evaluating the visualization of what a deep neural network has learned',
+    options: regionPerturbationDefaults,
+    evaluate: (input, o) => regionPerturbation(input, o),
+  },
+  selectivity: {
+    name: 'Selectivity',
+    category: 'faithfulness',
+    direction: 'lower',
+    paper: 'Montavon et al. 2018, Methods for interpreting and understanding deep neural networks',
+    options: selectivityDefaults,
+    evaluate: (input, o) => selectivity(input, o),
+  },
   'deletion-auc': {
     name: 'Deletion AUC',
     category: 'faithfulness',
