@@ -94,7 +94,9 @@ def input_x_gradient(model, inputs, targets, **_):
 # Quantus at this commit needs scipy ≥ 1.9's pearsonr(axis=...) on Python ≥ 3.10; Debian's scipy 1.10 has none.
 # The same correlation, one row at a time:
 import scipy.stats
+import quantus.functions.perturb_func as perturb_func
 import quantus.functions.similarity_func as similarity_func
+from skimage.segmentation import slic
 import quantus.metrics.faithfulness.faithfulness_correlation as faithfulness_correlation_module
 
 
@@ -106,6 +108,12 @@ def pearson_rows(a, b, batched=False, **_):
 
 similarity_func.correlation_pearson = pearson_rows
 faithfulness_correlation_module.correlation_pearson = pearson_rows
+
+
+def mask_all_channels(arr, mask, **kwargs):
+    """IROF's replacement with its one-channel superpixel mask spread over the image's channels (Quantus asserts equal
+    shapes, so that its IROF cannot run on RGB images otherwise)."""
+    return perturb_func.baseline_replacement_by_mask(arr=arr, mask=np.broadcast_to(mask, arr.shape), **kwargs)
 
 
 def per_image(make, x, y, a=None, s=None, explain=None, **call):
@@ -178,6 +186,12 @@ def main():
             case('region-perturbation', {'patchSize': patch}, name, [sum(c) / (len(c) + 1) for c in cs], curves=cs)
         rs = per_image(lambda: Q.Selectivity(patch_size=8, **quiet), x, y, a)
         case('selectivity', {}, name, [float(np.trapz(c)) for c in curves(rs)], curves=curves(rs))
+        rs = per_image(lambda: Q.MonotonicityCorrelation(features_in_step=144, nr_samples=3, perturb_baseline='black',
+                                                         **quiet), x, y, a)
+        case('monotonicity-correlation', {'featuresInStep': 144, 'nrSamples': 3, 'perturbBaseline': 'black'}, name,
+             scalar(rs))
+        rs = per_image(lambda: Q.IROF(perturb_func=mask_all_channels, return_aggregate=False, **quiet), x, y, a)
+        case('irof', {}, name, scalar(rs))
         # Sparseness, Complexity, Effective Complexity, localisation: deterministic, no model.
         case('sparseness', {}, name, scalar(per_image(lambda: Q.Sparseness(**quiet), x, y, a)))
         case('complexity', {}, name, scalar(per_image(lambda: Q.Complexity(**quiet), x, y, a)))
@@ -189,6 +203,17 @@ def main():
                              ('relevance-rank-accuracy', lambda: Q.RelevanceRankAccuracy(**quiet)),
                              ('auc', lambda: Q.AUC(**quiet))]:
             case(metric, {}, name, scalar(per_image(make, x, y, a, masks)))
+    # Stochastic metrics: Quantus under numpy seeds 0..9, on the saliency map.
+    a = sal
+    stochastic = []
+
+    def spread(metric, options, runs, map_name='saliency'):
+        stochastic.append({'metric': metric, 'options': options, 'map': map_name, 'seeds': runs})
+
+    spread('faithfulness-correlation', {}, seeded(lambda _: scalar(
+        per_image(lambda: Q.FaithfulnessCorrelation(return_aggregate=False, **quiet), x, y, a))))
+    spread('monotonicity-correlation', {'featuresInStep': 144, 'nrSamples': 20}, seeded(lambda _: scalar(
+        per_image(lambda: Q.MonotonicityCorrelation(features_in_step=144, nr_samples=20, **quiet), x, y, a))))
     with open(os.path.join(OUT, 'reference.json'), 'w') as f:
         json.dump({
             'quantus': '85bc29d137d8f42835dd392f5cc441ad61d6d1f1',
@@ -199,7 +224,10 @@ def main():
             'labels': y.tolist(),
             'maps': {k: b64(v) for k, v in maps.items()},
             'masks': b64(masks),
+            # The superpixels Quantus's IROF works on.
+            'segments': [slic(np.moveaxis(im, 0, -1).astype('double'), start_label=0).reshape(-1).tolist() for im in x],
             'cases': cases,
+            'stochastic': stochastic,
         }, f, indent=1)
 
 

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { IMAGENET_PREPROCESSING } from '../src/image/types.js';
 import { Classifier } from '../src/model/classifier.js';
 import { ClassLabels } from '../src/model/labels.js';
+import { slic } from '../src/image/slic.js';
 import { saliency } from '../src/methods/attribution/saliency.js';
 import { METRICS } from '../src/methods/evaluation/registry.js';
 import type { MetricInput } from '../src/methods/evaluation/types.js';
@@ -31,7 +32,11 @@ interface Reference {
   labels: number[];
   maps: Record<string, string>;
   masks: string;
+  /** scikit-image's SLIC labels of each image, as Quantus's IROF computes them. */
+  segments: number[][];
   cases: Case[];
+  /** Per stochastic metric, Quantus's per-image scores under numpy seeds 0..9. */
+  stochastic: (Omit<Case, 'scores'> & { seeds: number[][] })[];
 }
 
 const reference = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8')) as Reference;
@@ -71,6 +76,16 @@ function input(map: string): MetricInput {
   };
 }
 
+test("SLIC superpixels equal scikit-image's, label for label", () => {
+  const plane = h * w;
+  reference.segments.forEach((expected, i) => {
+    const interleaved = new Float64Array(3 * plane);
+    for (let p = 0; p < plane; p++)
+      for (let c = 0; c < 3; c++) interleaved[p * 3 + c] = images.data[(i * 3 + c) * plane + p];
+    assert.deepEqual(Array.from(slic(interleaved, h, w)), expected);
+  });
+});
+
 describe(`deterministic metrics equal Quantus ${reference.quantus.slice(0, 7)}'s scores within 1e-4`, () => {
   for (const c of reference.cases) {
     if (!METRICS[c.metric]) continue;
@@ -79,6 +94,24 @@ describe(`deterministic metrics equal Quantus ${reference.quantus.slice(0, 7)}'s
       got.forEach((v, i) =>
         assert.ok(Math.abs(v - c.scores[i]) <= 1e-4, `image ${i}: netvis ${v}, Quantus ${c.scores[i]}`),
       );
+    });
+  }
+});
+
+describe("stochastic metrics fall within the spread of Quantus's scores over 10 seeds (mean ± 3 sd)", () => {
+  for (const c of reference.stochastic) {
+    if (!METRICS[c.metric]) continue;
+    test(`${c.metric} ${JSON.stringify(c.options)} on the ${c.map} map`, async () => {
+      const got = await METRICS[c.metric].evaluate(input(c.map), c.options);
+      got.forEach((v, i) => {
+        const runs = c.seeds.map((s) => s[i]);
+        const mean = runs.reduce((s, r) => s + r, 0) / runs.length;
+        const sd = Math.sqrt(runs.reduce((s, r) => s + (r - mean) ** 2, 0) / (runs.length - 1));
+        assert.ok(
+          Math.abs(v - mean) <= 3 * sd,
+          `image ${i}: netvis ${v}, Quantus ${mean} ± ${sd} (from ${Math.min(...runs)} to ${Math.max(...runs)})`,
+        );
+      });
     });
   }
 });

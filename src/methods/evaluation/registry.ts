@@ -5,6 +5,9 @@ import { auc, aucDefaults } from './auc.js';
 import { complexity, complexityDefaults } from './complexity.js';
 import { perturbationCurves } from './deletion-insertion.js';
 import { effectiveComplexity, effectiveComplexityDefaults } from './effective-complexity.js';
+import { faithfulnessCorrelation, faithfulnessCorrelationDefaults } from './faithfulness-correlation.js';
+import { irof, irofDefaults } from './irof.js';
+import { monotonicityCorrelation, monotonicityCorrelationDefaults } from './monotonicity-correlation.js';
 import { pixelFlipping, pixelFlippingDefaults } from './pixel-flipping.js';
 import { pointingGame, pointingGameDefaults } from './pointing-game.js';
 import { regionPerturbation, regionPerturbationDefaults } from './region-perturbation.js';
@@ -53,6 +56,30 @@ export const METRICS: Record<string, Metric> = {
     paper: 'Samek et al. 2017, Evaluating the visualization of what a deep neural network has learned',
     options: regionPerturbationDefaults,
     evaluate: (input, o) => regionPerturbation(input, o),
+  },
+  'faithfulness-correlation': {
+    name: 'Faithfulness Correlation',
+    category: 'faithfulness',
+    direction: 'higher',
+    paper: 'Bhatt et al. 2020, Evaluating and aggregating feature-based model explanations',
+    options: faithfulnessCorrelationDefaults,
+    evaluate: (input, o) => faithfulnessCorrelation(input, o),
+  },
+  'monotonicity-correlation': {
+    name: 'Monotonicity Correlation',
+    category: 'faithfulness',
+    direction: 'higher',
+    paper: 'Nguyen & Martínez 2020, On quantitative aspects of model interpretability',
+    options: monotonicityCorrelationDefaults,
+    evaluate: (input, o) => monotonicityCorrelation(input, o),
+  },
+  irof: {
+    name: 'IROF',
+    category: 'faithfulness',
+    direction: 'higher',
+    paper: 'Rieger & Hansen 2020, IROF: a low resource evaluation metric for explanation methods',
+    options: irofDefaults,
+    evaluate: (input, o) => irof(input, o),
   },
   selectivity: {
     name: 'Selectivity',
