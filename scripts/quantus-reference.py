@@ -116,6 +116,20 @@ def mask_all_channels(arr, mask, **kwargs):
     return perturb_func.baseline_replacement_by_mask(arr=arr, mask=np.broadcast_to(mask, arr.shape), **kwargs)
 
 
+def road(x, y, a, noise):
+    """Quantus's ROAD loop, ranking pixels (a one-channel map) where Quantus ranks the map spread over the channels
+    and then indexes pixels with those ranks, which fails on RGB images."""
+    n, _, h, w = x.shape
+    order = np.argsort(-a.reshape(n, -1), axis=1)
+    right = []
+    for p in range(1, 100, 2):
+        top = order[:, :int(h * w * p / 100)]
+        xp = np.stack([perturb_func.noisy_linear_imputation(arr=xi, indices=t, noise=noise) for xi, t in zip(x, top)])
+        with torch.no_grad():
+            right.append(MODEL(torch.tensor(xp.astype(np.float32))).argmax(1).numpy() == y)
+    return np.stack(right, 1).astype(float).mean(1).tolist()
+
+
 def per_image(make, x, y, a=None, s=None, explain=None, **call):
     """Quantus's scores, one image per call (see the module docstring)."""
     out = []
@@ -192,6 +206,7 @@ def main():
              scalar(rs))
         rs = per_image(lambda: Q.IROF(perturb_func=mask_all_channels, return_aggregate=False, **quiet), x, y, a)
         case('irof', {}, name, scalar(rs))
+        case('road', {'noise': 0}, name, road(x, y, a, 0.0))
         # Sparseness, Complexity, Effective Complexity, localisation: deterministic, no model.
         case('sparseness', {}, name, scalar(per_image(lambda: Q.Sparseness(**quiet), x, y, a)))
         case('complexity', {}, name, scalar(per_image(lambda: Q.Complexity(**quiet), x, y, a)))
@@ -210,10 +225,15 @@ def main():
     def spread(metric, options, runs, map_name='saliency'):
         stochastic.append({'metric': metric, 'options': options, 'map': map_name, 'seeds': runs})
 
+    spread('road', {}, seeded(lambda _: road(x, y, a, 0.01)))
     spread('faithfulness-correlation', {}, seeded(lambda _: scalar(
         per_image(lambda: Q.FaithfulnessCorrelation(return_aggregate=False, **quiet), x, y, a))))
     spread('monotonicity-correlation', {'featuresInStep': 144, 'nrSamples': 20}, seeded(lambda _: scalar(
         per_image(lambda: Q.MonotonicityCorrelation(features_in_step=144, nr_samples=20, **quiet), x, y, a))))
+    # Quantus's imputation of the 60% most salient pixels of the first image, without noise.
+    top = np.argsort(-sal[0].reshape(-1))[:int(h * w * 0.6)]
+    imputation = {'image': 0, 'indices': top.tolist(),
+                  'imputed': b64(perturb_func.noisy_linear_imputation(arr=x[0], indices=top, noise=0.0))}
     with open(os.path.join(OUT, 'reference.json'), 'w') as f:
         json.dump({
             'quantus': '85bc29d137d8f42835dd392f5cc441ad61d6d1f1',
@@ -226,6 +246,7 @@ def main():
             'masks': b64(masks),
             # The superpixels Quantus's IROF works on.
             'segments': [slic(np.moveaxis(im, 0, -1).astype('double'), start_label=0).reshape(-1).tolist() for im in x],
+            'imputation': imputation,
             'cases': cases,
             'stochastic': stochastic,
         }, f, indent=1)

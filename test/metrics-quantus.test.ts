@@ -8,9 +8,11 @@ import { Classifier } from '../src/model/classifier.js';
 import { ClassLabels } from '../src/model/labels.js';
 import { slic } from '../src/image/slic.js';
 import { saliency } from '../src/methods/attribution/saliency.js';
+import { noisyLinearImputation } from '../src/methods/evaluation/noisy-linear-imputation.js';
 import { METRICS } from '../src/methods/evaluation/registry.js';
 import type { MetricInput } from '../src/methods/evaluation/types.js';
 import { decodeModel } from '../src/onnx/proto.js';
+import { Random } from '../src/methods/random.js';
 import { nodeBackend } from '../src/runtime/node.js';
 import type { Tensor } from '../src/tensor.js';
 import { ROOT } from './support/shared.js';
@@ -34,6 +36,8 @@ interface Reference {
   masks: string;
   /** scikit-image's SLIC labels of each image, as Quantus's IROF computes them. */
   segments: number[][];
+  /** Quantus's noisy linear imputation (no noise) of some pixels of one image. */
+  imputation: { image: number; indices: number[]; imputed: string };
   cases: Case[];
   /** Per stochastic metric, Quantus's per-image scores under numpy seeds 0..9. */
   stochastic: (Omit<Case, 'scores'> & { seeds: number[][] })[];
@@ -84,6 +88,17 @@ test("SLIC superpixels equal scikit-image's, label for label", () => {
       for (let c = 0; c < 3; c++) interleaved[p * 3 + c] = images.data[(i * 3 + c) * plane + p];
     assert.deepEqual(Array.from(slic(interleaved, h, w)), expected);
   });
+});
+
+test("noisy linear imputation without noise equals Quantus's within 1e-5", () => {
+  const { image, indices, imputed } = reference.imputation;
+  const per = 3 * h * w;
+  const x = images.data.slice(image * per, (image + 1) * per);
+  const got = noisyLinearImputation(x, 3, h, w, indices, 0, new Random(0));
+  const expected = floats(imputed);
+  let worst = 0;
+  got.forEach((v, f) => (worst = Math.max(worst, Math.abs(v - expected[f]))));
+  assert.ok(worst <= 1e-5, `largest difference ${worst}`);
 });
 
 describe(`deterministic metrics equal Quantus ${reference.quantus.slice(0, 7)}'s scores within 1e-4`, () => {

@@ -13,6 +13,7 @@ import { pointingGame, pointingGameDefaults } from './pointing-game.js';
 import { regionPerturbation, regionPerturbationDefaults } from './region-perturbation.js';
 import { relevanceMassAccuracy, relevanceMassAccuracyDefaults } from './relevance-mass-accuracy.js';
 import { relevanceRankAccuracy, relevanceRankAccuracyDefaults } from './relevance-rank-accuracy.js';
+import { road, roadDefaults } from './road.js';
 import { selectivity, selectivityDefaults } from './selectivity.js';
 import { sparseness, sparsenessDefaults } from './sparseness.js';
 import { metricOptions } from './support.js';
@@ -80,6 +81,14 @@ export const METRICS: Record<string, Metric> = {
     paper: 'Rieger & Hansen 2020, IROF: a low resource evaluation metric for explanation methods',
     options: irofDefaults,
     evaluate: (input, o) => irof(input, o),
+  },
+  road: {
+    name: 'ROAD',
+    category: 'faithfulness',
+    direction: 'lower',
+    paper: 'Rong et al. 2022, A consistent and efficient evaluation strategy for attribution methods',
+    options: roadDefaults,
+    evaluate: (input, o) => road(input, o),
   },
   selectivity: {
     name: 'Selectivity',
