@@ -234,6 +234,18 @@ def main():
     top = np.argsort(-sal[0].reshape(-1))[:int(h * w * 0.6)]
     imputation = {'image': 0, 'indices': top.tolist(),
                   'imputed': b64(perturb_func.noisy_linear_imputation(arr=x[0], indices=top, noise=0.0))}
+    # Robustness: saliency re-run on 20 noisy copies per image. Yeh et al. do not divide by the map's norm (netvis's
+    # default, Quantus with a unit norm_denominator); Quantus does by default (netvis's relative: true).
+    unit = lambda a: np.ones(len(a))
+    for metric, make in [('max-sensitivity', Q.MaxSensitivity), ('avg-sensitivity', Q.AvgSensitivity)]:
+        spread(metric, {'nrSamples': 20}, seeded(lambda _: scalar(per_image(
+            lambda: make(nr_samples=20, norm_denominator=unit, **quiet), x, y, a, explain=saliency))))
+        spread(metric, {'nrSamples': 20, 'relative': True}, seeded(lambda _: scalar(per_image(
+            lambda: make(nr_samples=20, **quiet), x, y, a, explain=saliency))))
+    spread('local-lipschitz-estimate', {'nrSamples': 20}, seeded(lambda _: scalar(per_image(
+        lambda: Q.LocalLipschitzEstimate(nr_samples=20, **quiet), x, y, a, explain=saliency))))
+    spread('relative-input-stability', {'nrSamples': 20}, seeded(lambda _: scalar(per_image(
+        lambda: Q.RelativeInputStability(nr_samples=20, **quiet), x, y, a, explain=saliency))))
     with open(os.path.join(OUT, 'reference.json'), 'w') as f:
         json.dump({
             'quantus': '85bc29d137d8f42835dd392f5cc441ad61d6d1f1',
