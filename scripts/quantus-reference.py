@@ -130,6 +130,12 @@ def road(x, y, a, noise):
     return np.stack(right, 1).astype(float).mean(1).tolist()
 
 
+def shift_everything(arr, input_shift, **_):
+    """Input Invariance's shift of every value (Quantus's perturb_batch passes each sample's indices without the
+    first, so that its own shift leaves the first value of each image as it was)."""
+    return arr + input_shift
+
+
 def per_image(make, x, y, a=None, s=None, explain=None, **call):
     """Quantus's scores, one image per call (see the module docstring)."""
     out = []
@@ -180,7 +186,9 @@ def main():
     masks = np.zeros((n, 1, h, w), dtype=np.float32)
     masks[0, 0, 10:30, 14:40] = 1
     masks[1, 0, 4:24, 6:44] = 1
-    maps = {'saliency': sal, 'input-x-gradient': ixg}
+    # Saliency with its weaker 70 % set to exactly 0: what Non-Sensitivity tells apart.
+    sparse = np.where(sal >= np.quantile(sal.reshape(n, -1), 0.7, axis=1)[:, None, None], sal, 0).astype(np.float32)
+    maps = {'saliency': sal, 'input-x-gradient': ixg, 'sparse-saliency': sparse}
     cases = []
 
     def case(metric, options, map_name, scores, **extra):
@@ -188,7 +196,27 @@ def main():
 
     Q = quantus
     quiet = dict(disable_warnings=True)
+    case('non-sensitivity', {'featuresInStep': 48}, 'sparse-saliency',
+         scalar(per_image(lambda: Q.NonSensitivity(features_in_step=48, **quiet), x, y, sparse)))
+    case('sparseness', {}, 'sparse-saliency', scalar(per_image(lambda: Q.Sparseness(**quiet), x, y, sparse)))
+    case('effective-complexity', {}, 'sparse-saliency',
+         scalar(per_image(lambda: Q.EffectiveComplexity(**quiet), x, y, sparse)))
+    case('input-invariance', {}, 'saliency', scalar(per_image(
+        lambda: Q.InputInvariance(perturb_func=shift_everything, **quiet), x, y, sal, explain=saliency)),
+         explain='saliency')
+    case('input-invariance', {}, 'input-x-gradient', scalar(per_image(
+        lambda: Q.InputInvariance(perturb_func=shift_everything, **quiet), x, y, ixg, explain=input_x_gradient)),
+         explain='input-x-gradient')
+    # Completeness: Quantus compares the map's sum with the logit's change for equality; what it compares. Its
+    # baseline covers as many values as the map has (one channel of three for an H×W map), so it is given the map
+    # spread over the channels, for the paper's all-black baseline image.
+    completeness = {}
     for name, a in maps.items():
+        changes = []
+        per_image(lambda: Q.Completeness(normalise=False, output_func=lambda d: changes.append(float(d[0])) or d,
+                                         **quiet), x, y, np.repeat(a[:, None], 3, axis=1))
+        completeness[name] = {'sum': a.reshape(n, -1).astype(float).sum(1).tolist(), 'difference': changes}
+    for name, a in list(maps.items())[:2]:
         # Faithfulness
         rs = per_image(lambda: Q.PixelFlipping(features_in_step=48, **quiet), x, y, a)
         case('pixel-flipping', {'featuresInStep': 48}, name, [float(np.trapz(c)) for c in curves(rs)],
@@ -259,6 +287,7 @@ def main():
             # The superpixels Quantus's IROF works on.
             'segments': [slic(np.moveaxis(im, 0, -1).astype('double'), start_label=0).reshape(-1).tolist() for im in x],
             'imputation': imputation,
+            'completeness': completeness,
             'cases': cases,
             'stochastic': stochastic,
         }, f, indent=1)

@@ -7,8 +7,11 @@ import { IMAGENET_PREPROCESSING } from '../src/image/types.js';
 import { Classifier } from '../src/model/classifier.js';
 import { ClassLabels } from '../src/model/labels.js';
 import { slic } from '../src/image/slic.js';
+import { inputXGradient } from '../src/methods/attribution/input-x-gradient.js';
+import { channelSum } from '../src/methods/attribution/support.js';
 import { saliency } from '../src/methods/attribution/saliency.js';
 import { noisyLinearImputation } from '../src/methods/evaluation/noisy-linear-imputation.js';
+import { completenessGap } from '../src/methods/evaluation/completeness.js';
 import { METRICS } from '../src/methods/evaluation/registry.js';
 import type { MetricInput } from '../src/methods/evaluation/types.js';
 import { decodeModel } from '../src/onnx/proto.js';
@@ -25,6 +28,8 @@ interface Case {
   map: string;
   scores: number[];
   curves?: number[][];
+  /** The method the metric re-runs, when not saliency. */
+  explain?: string;
 }
 
 interface Reference {
@@ -38,6 +43,8 @@ interface Reference {
   segments: number[][];
   /** Quantus's noisy linear imputation (no noise) of some pixels of one image. */
   imputation: { image: number; indices: number[]; imputed: string };
+  /** Per map, its sums and the changes of the logit from the 'black' baseline that Quantus's Completeness compares. */
+  completeness: Record<string, { sum: number[]; difference: number[] }>;
   cases: Case[];
   /** Per stochastic metric, Quantus's per-image scores under numpy seeds 0..9. */
   stochastic: (Omit<Case, 'scores'> & { seeds: number[][] })[];
@@ -67,15 +74,18 @@ before(() => {
 });
 after(() => tiny.dispose());
 
-const explainSaliency: MetricInput['explain'] = async (c, x, labels) => (await saliency(c, x, labels)).maps;
+const explainers: Record<string, MetricInput['explain']> = {
+  saliency: async (c, x, labels) => (await saliency(c, x, labels)).maps,
+  'input-x-gradient': async (c, x, labels) => channelSum((await inputXGradient(c, x, labels)).maps),
+};
 
-function input(map: string): MetricInput {
+function input(map: string, explain = 'saliency'): MetricInput {
   return {
     classifier: tiny,
     images,
     maps: maps[map],
     labels: reference.labels,
-    explain: explainSaliency,
+    explain: explainers[explain],
     masks,
   };
 }
@@ -101,11 +111,24 @@ test("noisy linear imputation without noise equals Quantus's within 1e-5", () =>
   assert.ok(worst <= 1e-5, `largest difference ${worst}`);
 });
 
+test("Completeness compares what Quantus compares: the maps' sums and the logits' changes, within 1e-4", async () => {
+  for (const [map, expected] of Object.entries(reference.completeness)) {
+    const got = await completenessGap(input(map));
+    for (const key of ['sum', 'difference'] as const)
+      got[key].forEach((v, i) =>
+        assert.ok(
+          Math.abs(v - expected[key][i]) <= 1e-4,
+          `${map} ${key} ${i}: ${v}, Quantus ${expected[key][i]}`,
+        ),
+      );
+  }
+});
+
 describe(`deterministic metrics equal Quantus ${reference.quantus.slice(0, 7)}'s scores within 1e-4`, () => {
   for (const c of reference.cases) {
     if (!METRICS[c.metric]) continue;
     test(`${c.metric} ${JSON.stringify(c.options)} on the ${c.map} map`, async () => {
-      const got = await METRICS[c.metric].evaluate(input(c.map), c.options);
+      const got = await METRICS[c.metric].evaluate(input(c.map, c.explain), c.options);
       got.forEach((v, i) =>
         assert.ok(Math.abs(v - c.scores[i]) <= 1e-4, `image ${i}: netvis ${v}, Quantus ${c.scores[i]}`),
       );
@@ -117,7 +140,7 @@ describe("stochastic metrics fall within the spread of Quantus's scores over 10 
   for (const c of reference.stochastic) {
     if (!METRICS[c.metric]) continue;
     test(`${c.metric} ${JSON.stringify(c.options)} on the ${c.map} map`, async () => {
-      const got = await METRICS[c.metric].evaluate(input(c.map), c.options);
+      const got = await METRICS[c.metric].evaluate(input(c.map, c.explain), c.options);
       got.forEach((v, i) => {
         const runs = c.seeds.map((s) => s[i]);
         const mean = runs.reduce((s, r) => s + r, 0) / runs.length;

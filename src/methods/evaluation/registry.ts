@@ -3,14 +3,17 @@ import { channelSum } from '../attribution/support.js';
 import { attributionLocalisation, attributionLocalisationDefaults } from './attribution-localisation.js';
 import { auc, aucDefaults } from './auc.js';
 import { avgSensitivity, avgSensitivityDefaults } from './avg-sensitivity.js';
+import { completeness, completenessDefaults } from './completeness.js';
 import { complexity, complexityDefaults } from './complexity.js';
 import { perturbationCurves } from './deletion-insertion.js';
 import { effectiveComplexity, effectiveComplexityDefaults } from './effective-complexity.js';
 import { faithfulnessCorrelation, faithfulnessCorrelationDefaults } from './faithfulness-correlation.js';
+import { inputInvariance, inputInvarianceDefaults } from './input-invariance.js';
 import { irof, irofDefaults } from './irof.js';
 import { localLipschitzEstimate, localLipschitzEstimateDefaults } from './local-lipschitz-estimate.js';
 import { maxSensitivity, maxSensitivityDefaults } from './max-sensitivity.js';
 import { monotonicityCorrelation, monotonicityCorrelationDefaults } from './monotonicity-correlation.js';
+import { nonSensitivity, nonSensitivityDefaults } from './non-sensitivity.js';
 import { pixelFlipping, pixelFlippingDefaults } from './pixel-flipping.js';
 import { pointingGame, pointingGameDefaults } from './pointing-game.js';
 import { regionPerturbation, regionPerturbationDefaults } from './region-perturbation.js';
@@ -173,6 +176,30 @@ export const METRICS: Record<string, Metric> = {
     paper: 'Nguyen & Martínez 2020, On quantitative aspects of model interpretability',
     options: effectiveComplexityDefaults,
     evaluate: (input, o) => effectiveComplexity(input, o),
+  },
+  completeness: {
+    name: 'Completeness',
+    category: 'axiomatic',
+    direction: 'higher',
+    paper: 'Sundararajan et al. 2017, Axiomatic attribution for deep networks',
+    options: completenessDefaults,
+    evaluate: (input, o) => completeness(input, o),
+  },
+  'non-sensitivity': {
+    name: 'Non-Sensitivity',
+    category: 'axiomatic',
+    direction: 'lower',
+    paper: 'Nguyen & Martínez 2020, On quantitative aspects of model interpretability',
+    options: nonSensitivityDefaults,
+    evaluate: (input, o) => nonSensitivity(input, o),
+  },
+  'input-invariance': {
+    name: 'Input Invariance',
+    category: 'axiomatic',
+    direction: 'higher',
+    paper: 'Kindermans et al. 2019, The (un)reliability of saliency methods',
+    options: inputInvarianceDefaults,
+    evaluate: (input, o) => inputInvariance(input, o),
   },
   'pointing-game': {
     name: 'Pointing-Game',
