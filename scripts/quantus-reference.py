@@ -274,6 +274,16 @@ def main():
         lambda: Q.LocalLipschitzEstimate(nr_samples=20, **quiet), x, y, a, explain=saliency))))
     spread('relative-input-stability', {'nrSamples': 20}, seeded(lambda _: scalar(per_image(
         lambda: Q.RelativeInputStability(nr_samples=20, **quiet), x, y, a, explain=saliency))))
+    # Randomisation: the weights' seed (Quantus's seed argument) and Random Logit's class draw vary.
+    spread('mprt', {}, seeded(lambda seed: [float(list(r.values())[-1][0]) for r in per_image(
+        lambda: Q.MPRT(seed=seed, **quiet), x, y, a, explain=saliency)]))
+    spread('efficient-mprt', {}, seeded(lambda seed: scalar(per_image(
+        lambda: Q.EfficientMPRT(seed=seed, **quiet), x, y, a, explain=saliency))))
+    spread('random-logit', {}, seeded(lambda seed: scalar(per_image(
+        lambda: Q.RandomLogit(num_classes=10, seed=seed, **quiet), x, y, a, explain=saliency))))
+    # Quantus's SSIM of the saliency and input×gradient maps, each normalised by its largest absolute value.
+    unit_max = lambda m: m / np.abs(m).max(axis=(1, 2), keepdims=True)
+    ssim = similarity_func.ssim(unit_max(sal).reshape(n, -1), unit_max(ixg).reshape(n, -1), batched=True)
     with open(os.path.join(OUT, 'reference.json'), 'w') as f:
         json.dump({
             'quantus': '85bc29d137d8f42835dd392f5cc441ad61d6d1f1',
@@ -288,6 +298,7 @@ def main():
             'segments': [slic(np.moveaxis(im, 0, -1).astype('double'), start_label=0).reshape(-1).tolist() for im in x],
             'imputation': imputation,
             'completeness': completeness,
+            'ssim': [float(v) for v in ssim],
             'cases': cases,
             'stochastic': stochastic,
         }, f, indent=1)

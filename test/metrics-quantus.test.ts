@@ -12,6 +12,7 @@ import { channelSum } from '../src/methods/attribution/support.js';
 import { saliency } from '../src/methods/attribution/saliency.js';
 import { noisyLinearImputation } from '../src/methods/evaluation/noisy-linear-imputation.js';
 import { completenessGap } from '../src/methods/evaluation/completeness.js';
+import { ssim } from '../src/methods/evaluation/random-logit.js';
 import { METRICS } from '../src/methods/evaluation/registry.js';
 import type { MetricInput } from '../src/methods/evaluation/types.js';
 import { decodeModel } from '../src/onnx/proto.js';
@@ -45,6 +46,8 @@ interface Reference {
   imputation: { image: number; indices: number[]; imputed: string };
   /** Per map, its sums and the changes of the logit from the 'black' baseline that Quantus's Completeness compares. */
   completeness: Record<string, { sum: number[]; difference: number[] }>;
+  /** Quantus's SSIM of the saliency and input×gradient maps (each normalised by its largest absolute value). */
+  ssim: number[];
   cases: Case[];
   /** Per stochastic metric, Quantus's per-image scores under numpy seeds 0..9. */
   stochastic: (Omit<Case, 'scores'> & { seeds: number[][] })[];
@@ -122,6 +125,18 @@ test("Completeness compares what Quantus compares: the maps' sums and the logits
         ),
       );
   }
+});
+
+test("SSIM, Random Logit's similarity, equals scikit-image's within 1e-4", () => {
+  const unit = (t: Tensor, i: number) => {
+    const row = t.data.slice(i * h * w, (i + 1) * h * w);
+    const max = row.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    return row.map((v) => v / max);
+  };
+  reference.ssim.forEach((expected, i) => {
+    const got = ssim(unit(maps.saliency, i), unit(maps['input-x-gradient'], i));
+    assert.ok(Math.abs(got - expected) <= 1e-4, `image ${i}: ${got}, scikit-image ${expected}`);
+  });
 });
 
 describe(`deterministic metrics equal Quantus ${reference.quantus.slice(0, 7)}'s scores within 1e-4`, () => {
