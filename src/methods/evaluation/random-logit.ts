@@ -27,9 +27,11 @@ function uniformFilter7(x: Float64Array): Float64Array {
 /**
  * Structural similarity of two equally long 1-D signals, as scikit-image's `structural_similarity` computes it for
  * Quantus (a uniform window of 7, sample covariances, K1 0.01, K2 0.03, the data range from the smaller minimum to
- * the larger maximum of the two, the mean over positions at least 3 from either end).
+ * the larger maximum of the two, the mean over positions at least 3 from either end). Throws for fewer than 7 values.
  */
 export function ssim(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length < 7 || a.length !== b.length)
+    throw new RangeError(`ssim: signals of ${a.length} and ${b.length} values, expected 7 or more of each`);
   const x = Float64Array.from(a);
   const y = Float64Array.from(b);
   let min = Infinity;
