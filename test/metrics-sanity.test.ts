@@ -8,6 +8,7 @@ import { saliency } from '../src/methods/attribution/saliency.js';
 import { METRICS } from '../src/methods/evaluation/registry.js';
 import type { Explainer, MetricInput } from '../src/methods/evaluation/types.js';
 import { sliceBatch, type Tensor } from '../src/tensor.js';
+import { edges } from './support/edges.js';
 import { readNpy } from './support/npy.js';
 import { REFERENCE, referenceMeta } from './support/shared.js';
 
@@ -22,38 +23,6 @@ before(async () => {
 after(() => squeezenet.dispose());
 
 const gradient: Explainer = async (c, x, labels) => (await saliency(c, x, labels)).maps;
-
-/** Sobel gradient magnitude of each image's channel mean: a map that never looks at the model or the class. */
-const edges: Explainer = async (_c, x) => {
-  const [count, , height, width] = x.dims;
-  const plane = height * width;
-  const out = new Float32Array(count * plane);
-  const grey = (i: number, y: number, xx: number) =>
-    (x.data[i * 3 * plane + y * width + xx] +
-      x.data[(i * 3 + 1) * plane + y * width + xx] +
-      x.data[(i * 3 + 2) * plane + y * width + xx]) /
-    3;
-  for (let i = 0; i < count; i++)
-    for (let y = 1; y < height - 1; y++)
-      for (let xx = 1; xx < width - 1; xx++) {
-        const gx =
-          grey(i, y - 1, xx + 1) +
-          2 * grey(i, y, xx + 1) +
-          grey(i, y + 1, xx + 1) -
-          grey(i, y - 1, xx - 1) -
-          2 * grey(i, y, xx - 1) -
-          grey(i, y + 1, xx - 1);
-        const gy =
-          grey(i, y + 1, xx - 1) +
-          2 * grey(i, y + 1, xx) +
-          grey(i, y + 1, xx + 1) -
-          grey(i, y - 1, xx - 1) -
-          2 * grey(i, y - 1, xx) -
-          grey(i, y - 1, xx + 1);
-        out[i * plane + y * width + xx] = Math.hypot(gx, gy);
-      }
-  return { data: out, dims: [count, height, width] };
-};
 
 const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
 

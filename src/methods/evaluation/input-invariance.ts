@@ -1,7 +1,8 @@
-import { Classifier } from '../../model/classifier.js';
+import type { Classifier } from '../../model/classifier.js';
 import { Attributes } from '../../onnx/attributes.js';
 import { cloneModel, ModelError } from '../../onnx/proto.js';
 import { decodeTensor, encodeTensor } from '../../onnx/tensor-proto.js';
+import { classifierOver } from './randomization.js';
 import { metricOptions, prepareMaps } from './support.js';
 import type { MetricInput } from './types.js';
 
@@ -45,17 +46,7 @@ export function shiftedClassifier(classifier: Classifier, shift: number): Classi
   }
   const shifted = Float32Array.from(bias, (b, o) => b - shift * sums[o]);
   inits[biasAt] = encodeTensor(inits[biasAt].name, 'float32', [outputs], shifted);
-  return new Classifier(
-    model,
-    {
-      labels: classifier.labels,
-      preprocessing: classifier.preprocessing,
-      input: classifier.inputName,
-      output: classifier.outputName,
-    },
-    classifier.backend,
-    `${classifier.source} (input shifted by ${shift})`,
-  );
+  return classifierOver(classifier, model, `input shifted by ${shift}`);
 }
 
 /**

@@ -2,7 +2,7 @@ import { Random } from '../random.js';
 import {
   baselineValue,
   broadcastMaps,
-  checkInteger,
+  checkFeaturesInStep,
   metricOptions,
   prepareMaps,
   scoreCopies,
@@ -40,23 +40,24 @@ export async function nonSensitivity(
   const a = prepareMaps('non-sensitivity', input.maps, input.images, o);
   const [n, c] = input.images.dims;
   const per = c * a.plane;
-  checkInteger('non-sensitivity', 'featuresInStep', o.featuresInStep, 1, a.plane);
-  if (a.plane % o.featuresInStep !== 0)
-    throw new RangeError(
-      `non-sensitivity: featuresInStep ${o.featuresInStep} does not divide H·W = ${a.plane}`,
-    );
+  checkFeaturesInStep('non-sensitivity', o.featuresInStep, a.plane);
   const values = broadcastMaps(a, c);
-  // Per image: its groups of features, irrelevant ones first, each group within one set and in order of position.
-  const groups = Array.from({ length: n }, (_, i) => {
+  // Per image: the irrelevant features, then the relevant ones, each set in order of position and cut into groups.
+  const sets = Array.from({ length: n }, (_, i) => {
     const row = values.subarray(i * per, (i + 1) * per);
-    const out: Uint32Array[] = [];
-    for (const irrelevant of [true, false]) {
-      const set = Uint32Array.from({ length: per }, (_, f) => f).filter((f) => row[f] < o.eps === irrelevant);
-      for (let g = 0; g < set.length; g += o.featuresInStep) out.push(set.subarray(g, g + o.featuresInStep));
-    }
-    return out;
+    const all = Uint32Array.from({ length: per }, (_, f) => f);
+    return [all.filter((f) => row[f] < o.eps), all.filter((f) => !(row[f] < o.eps))];
   });
-  const offsets = groups.reduce<number[]>((acc, g) => [...acc, acc[acc.length - 1] + g.length + 1], [0]);
+  const group = (i: number, g: number): Uint32Array => {
+    const [irrelevant, relevant] = sets[i];
+    const first = Math.ceil(irrelevant.length / o.featuresInStep);
+    const [set, k] = g < first ? [irrelevant, g] : [relevant, g - first];
+    return set.subarray(k * o.featuresInStep, (k + 1) * o.featuresInStep);
+  };
+  const counts = sets.map(
+    ([a, b]) => Math.ceil(a.length / o.featuresInStep) + Math.ceil(b.length / o.featuresInStep),
+  );
+  const offsets = counts.reduce<number[]>((acc, c) => [...acc, acc[acc.length - 1] + c + 1], [0]);
   const image = (j: number) => offsets.findIndex((start, i) => j >= start && j < offsets[i + 1]);
   const random = new Random(o.seed);
   const { scores } = await scoreCopies(
@@ -69,18 +70,18 @@ export async function nonSensitivity(
       const g = j - offsets[i] - 1; // -1: the unperturbed image
       if (g < 0) return;
       const v = baselineValue('non-sensitivity', o.perturbBaseline, x, random);
-      for (const f of groups[i][g]) out[f] = v;
+      for (const f of group(i, g)) out[f] = v;
     },
     (j) => input.labels[image(j)],
     o,
   );
-  return groups.map((list, i) => {
+  return counts.map((count, i) => {
     const y = scores[offsets[i]];
     let violations = 0;
-    list.forEach((group, g) => {
+    for (let g = 0; g < count; g++) {
       const unmoved = Math.abs(y - scores[offsets[i] + 1 + g]) < o.eps;
-      for (const f of group) if (unmoved !== values[i * per + f] < o.eps) violations++;
-    });
+      for (const f of group(i, g)) if (unmoved !== values[i * per + f] < o.eps) violations++;
+    }
     return violations;
   });
 }

@@ -99,8 +99,8 @@ function reinitialise(
   }
 }
 
-/** A classifier like `classifier` over another model (same labels, preprocessing, input and output). */
-function classifierOver(classifier: Classifier, model: onnx.ModelProto, what: string): Classifier {
+/** A classifier like `classifier` over another model (same labels, preprocessing, input and output); `what` names it. */
+export function classifierOver(classifier: Classifier, model: onnx.ModelProto, what: string): Classifier {
   return new Classifier(
     model,
     {
