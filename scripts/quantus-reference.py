@@ -188,7 +188,10 @@ def main():
     masks[1, 0, 4:24, 6:44] = 1
     # Saliency with its weaker 70 % set to exactly 0: what Non-Sensitivity tells apart.
     sparse = np.where(sal >= np.quantile(sal.reshape(n, -1), 0.7, axis=1)[:, None, None], sal, 0).astype(np.float32)
-    maps = {'saliency': sal, 'input-x-gradient': ixg, 'sparse-saliency': sparse}
+    # The signed gradient, one value per channel (N×3×H×W).
+    grad = (gradient(MODEL, x, y) + rng.uniform(-1e-9, 1e-9, x.shape)).astype(np.float32)
+    assert all(len(np.unique(r)) == r.size for r in grad.reshape(n, -1))
+    maps = {'saliency': sal, 'input-x-gradient': ixg, 'sparse-saliency': sparse, 'gradient': grad}
     cases = []
 
     def case(metric, options, map_name, scores, **extra):
@@ -207,11 +210,23 @@ def main():
     case('input-invariance', {}, 'input-x-gradient', scalar(per_image(
         lambda: Q.InputInvariance(perturb_func=shift_everything, **quiet), x, y, ixg, explain=input_x_gradient)),
          explain='input-x-gradient')
+    # Maps with a value per channel: each channel value is a feature of its own.
+    rs = per_image(lambda: Q.PixelFlipping(features_in_step=48, **quiet), x, y, grad)
+    case('pixel-flipping', {'featuresInStep': 48}, 'gradient', [float(np.trapz(c)) for c in curves(rs)],
+         curves=curves(rs))
+    cs = curves(per_image(lambda: Q.RegionPerturbation(patch_size=8, **quiet), x, y, grad))
+    case('region-perturbation', {}, 'gradient', [sum(c) / (len(c) + 1) for c in cs], curves=cs)
+    rs = per_image(lambda: Q.Selectivity(patch_size=8, **quiet), x, y, grad)
+    case('selectivity', {}, 'gradient', [float(np.trapz(c)) for c in curves(rs)], curves=curves(rs))
+    rs = per_image(lambda: Q.IROF(perturb_func=mask_all_channels, return_aggregate=False, **quiet), x, y, grad)
+    case('irof', {}, 'gradient', scalar(rs))
+    for metric, make in [('sparseness', Q.Sparseness), ('complexity', Q.Complexity)]:
+        case(metric, {}, 'gradient', scalar(per_image(lambda: make(**quiet), x, y, grad)))
     # Completeness: Quantus compares the map's sum with the logit's change for equality; what it compares. Its
     # baseline covers as many values as the map has (one channel of three for an H×W map), so it is given the map
     # spread over the channels, for the paper's all-black baseline image.
     completeness = {}
-    for name, a in maps.items():
+    for name, a in list(maps.items())[:3]:
         changes = []
         per_image(lambda: Q.Completeness(normalise=False, output_func=lambda d: changes.append(float(d[0])) or d,
                                          **quiet), x, y, np.repeat(a[:, None], 3, axis=1))

@@ -10,6 +10,9 @@ import { slic } from '../src/image/slic.js';
 import { inputXGradient } from '../src/methods/attribution/input-x-gradient.js';
 import { channelSum } from '../src/methods/attribution/support.js';
 import { saliency } from '../src/methods/attribution/saliency.js';
+import { pixelFlippingCurves } from '../src/methods/evaluation/pixel-flipping.js';
+import { regionPerturbationCurves } from '../src/methods/evaluation/region-perturbation.js';
+import { selectivityCurves } from '../src/methods/evaluation/selectivity.js';
 import { noisyLinearImputation } from '../src/methods/evaluation/noisy-linear-imputation.js';
 import { completenessGap } from '../src/methods/evaluation/completeness.js';
 import { ssim } from '../src/methods/evaluation/random-logit.js';
@@ -62,8 +65,12 @@ function floats(b64: string): Float32Array {
 
 const [n, , h, w] = reference.dims;
 const images: Tensor = { data: floats(reference.x), dims: reference.dims };
+// N×H×W maps, or N×3×H×W (one value per channel).
 const maps = Object.fromEntries(
-  Object.entries(reference.maps).map(([k, v]) => [k, { data: floats(v), dims: [n, h, w] }]),
+  Object.entries(reference.maps).map(([k, v]) => {
+    const data = floats(v);
+    return [k, { data, dims: data.length === n * h * w ? [n, h, w] : [n, 3, h, w] }];
+  }),
 ) as Record<string, Tensor>;
 const masks: Tensor = { data: floats(reference.masks), dims: [n, h, w] };
 
@@ -139,21 +146,50 @@ test("SSIM, Random Logit's similarity, equals scikit-image's within 1e-4", () =>
   });
 });
 
-describe(`deterministic metrics equal Quantus ${reference.quantus.slice(0, 7)}'s scores within 1e-4`, () => {
+/** Per curve metric: its curves and the score the registry reports from them. */
+const curveMetrics: Record<
+  string,
+  (i: MetricInput, o: Record<string, unknown>) => Promise<[number[][], number[]]>
+> = {
+  'pixel-flipping': async (i, o) => {
+    const r = await pixelFlippingCurves(i, o);
+    return [r.curves, r.auc];
+  },
+  'region-perturbation': async (i, o) => {
+    const r = await regionPerturbationCurves(i, o);
+    return [r.curves, r.aopc];
+  },
+  selectivity: async (i, o) => {
+    const r = await selectivityCurves(i, o);
+    return [r.curves, r.auc];
+  },
+};
+
+describe(`deterministic metrics equal Quantus ${reference.quantus.slice(0, 7)}'s scores (and curves) within 1e-4`, () => {
   for (const c of reference.cases) {
-    if (!METRICS[c.metric]) continue;
     test(`${c.metric} ${JSON.stringify(c.options)} on the ${c.map} map`, async () => {
-      const got = await METRICS[c.metric].evaluate(input(c.map, c.explain), c.options);
+      const curves = curveMetrics[c.metric];
+      const [gotCurves, got] = curves
+        ? await curves(input(c.map, c.explain), c.options)
+        : [undefined, await METRICS[c.metric].evaluate(input(c.map, c.explain), c.options)];
       got.forEach((v, i) =>
         assert.ok(Math.abs(v - c.scores[i]) <= 1e-4, `image ${i}: netvis ${v}, Quantus ${c.scores[i]}`),
       );
+      c.curves?.forEach((expected, i) => {
+        assert.equal(gotCurves![i].length, expected.length);
+        expected.forEach((v, k) =>
+          assert.ok(
+            Math.abs(gotCurves![i][k] - v) <= 1e-4,
+            `image ${i} point ${k}: ${gotCurves![i][k]}, Quantus ${v}`,
+          ),
+        );
+      });
     });
   }
 });
 
 describe("stochastic metrics fall within the spread of Quantus's scores over 10 seeds (mean ± 3 sd)", () => {
   for (const c of reference.stochastic) {
-    if (!METRICS[c.metric]) continue;
     test(`${c.metric} ${JSON.stringify(c.options)} on the ${c.map} map`, async () => {
       const got = await METRICS[c.metric].evaluate(input(c.map, c.explain), c.options);
       got.forEach((v, i) => {

@@ -49,7 +49,7 @@ function riseAuc(kind: 'deletion' | 'insertion') {
   };
 }
 
-/** Every metric by CLI name. */
+/** Every metric by CLI name, by category in Quantus's order. */
 export const METRICS: Record<string, Metric> = {
   'pixel-flipping': {
     name: 'Pixel-Flipping',

@@ -137,9 +137,6 @@ export function ascending(v: ArrayLike<number>): Uint32Array {
   return Uint32Array.from({ length: v.length }, (_, i) => i).sort((a, b) => v[a] - v[b] || a - b);
 }
 
-/** Baselines a perturbation can put in place of features (Quantus's `perturb_baseline`). */
-export type Baseline = 'black' | 'white' | 'mean' | 'uniform';
-
 /**
  * The value Quantus's `perturb_baseline` stands for in one image `x` (its C×H×W values): 'black' its smallest value,
  * 'white' its largest, 'mean' its mean, 'uniform' a draw from U(0, 1) (one per call, as Quantus draws one per image).
