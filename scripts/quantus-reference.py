@@ -183,9 +183,10 @@ def main():
     sal = distinct(saliency(MODEL, x, y), 0)
     ixg = distinct(input_x_gradient(MODEL, x, y), -1e-6)
     n, _, h, w = x.shape
+    boxes = [[10, 30, 14, 40], [4, 24, 6, 44]]  # rows y0:y1, columns x0:x1
     masks = np.zeros((n, 1, h, w), dtype=np.float32)
-    masks[0, 0, 10:30, 14:40] = 1
-    masks[1, 0, 4:24, 6:44] = 1
+    for i, (y0, y1, x0, x1) in enumerate(boxes):
+        masks[i, 0, y0:y1, x0:x1] = 1
     # Saliency with its weaker 70 % set to exactly 0: what Non-Sensitivity tells apart.
     sparse = np.where(sal >= np.quantile(sal.reshape(n, -1), 0.7, axis=1)[:, None, None], sal, 0).astype(np.float32)
     # The signed gradient, one value per channel (N×3×H×W).
@@ -273,10 +274,11 @@ def main():
         per_image(lambda: Q.FaithfulnessCorrelation(return_aggregate=False, **quiet), x, y, a))))
     spread('monotonicity-correlation', {'featuresInStep': 144, 'nrSamples': 20}, seeded(lambda _: scalar(
         per_image(lambda: Q.MonotonicityCorrelation(features_in_step=144, nr_samples=20, **quiet), x, y, a))))
-    # Quantus's imputation of the 60% most salient pixels of the first image, without noise.
+    # Quantus's imputation of the 60% most salient pixels of the first image, without noise: the values it gives
+    # them, channel by channel, pixels from the most salient.
     top = np.argsort(-sal[0].reshape(-1))[:int(h * w * 0.6)]
-    imputation = {'image': 0, 'indices': top.tolist(),
-                  'imputed': b64(perturb_func.noisy_linear_imputation(arr=x[0], indices=top, noise=0.0))}
+    imputed = perturb_func.noisy_linear_imputation(arr=x[0], indices=top, noise=0.0).reshape(3, -1)[:, top]
+    imputation = {'image': 0, 'share': 0.6, 'imputed': b64(imputed)}
     # Robustness: saliency re-run on 20 noisy copies per image. Yeh et al. do not divide by the map's norm (netvis's
     # default, Quantus with a unit norm_denominator); Quantus does by default (netvis's relative: true).
     unit = lambda a: np.ones(len(a))
@@ -308,7 +310,7 @@ def main():
             'x': b64(x),
             'labels': y.tolist(),
             'maps': {k: b64(v) for k, v in maps.items()},
-            'masks': b64(masks),
+            'boxes': boxes,
             # The superpixels Quantus's IROF works on.
             'segments': [slic(np.moveaxis(im, 0, -1).astype('double'), start_label=0).reshape(-1).tolist() for im in x],
             'imputation': imputation,
@@ -316,7 +318,7 @@ def main():
             'ssim': [float(v) for v in ssim],
             'cases': cases,
             'stochastic': stochastic,
-        }, f, indent=1)
+        }, f, separators=(',', ':'))
 
 
 if __name__ == '__main__':
