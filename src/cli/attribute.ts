@@ -1,10 +1,12 @@
 import { Command, Option } from 'commander';
 import { loadImageBatch } from '../image/load.js';
 import type { RgbImage } from '../image/types.js';
+import type { HeadFusion } from '../methods/attribution/attention-rollout.js';
 import type { IntegrationRule } from '../methods/attribution/integrated-gradients.js';
 import {
   ATTRIBUTION_METHODS,
   attributionMethod,
+  methodsFor,
   methodsInGridOrder,
   type MethodSettings,
 } from '../methods/attribution/registry.js';
@@ -113,6 +115,12 @@ export function parseMethods(value: string): string[] {
   return names;
 }
 
+/** The methods `--method` names for `classifier`: for 'all', those that can explain it (attention methods need attention). */
+export async function selectMethods(value: string, classifier: Classifier): Promise<string[]> {
+  if (value !== 'all') return parseMethods(value);
+  return (await methodsFor(classifier)).map((m) => m.name);
+}
+
 /** Targets from `--target` for `count` images: one for all or one per image; undefined for the predicted classes. */
 export function targetsFrom(flag: string[] | undefined, count: number): string[] | undefined {
   if (!flag) return undefined;
@@ -134,6 +142,8 @@ interface AttributeFlags extends ModelFlags, ProgressFlags, StyleFlags {
   stride?: number;
   batchSize?: number;
   seed?: number;
+  headFusion?: HeadFusion;
+  discardRatio?: number;
   output: string;
 }
 
@@ -184,6 +194,19 @@ export function withMethodOptions(cmd: Command): Command {
       new Option('--stride <px>', 'occlusion stride (default 16)').argParser(positiveInt('--stride')),
     )
     .addOption(
+      new Option('--head-fusion <how>', 'attention rollout: merge heads by (default mean)').choices([
+        'mean',
+        'max',
+        'min',
+      ]),
+    )
+    .addOption(
+      new Option(
+        '--discard-ratio <f>',
+        'attention rollout: fraction of smallest attention weights dropped per layer, in [0, 1) (default 0)',
+      ).argParser(finiteNumber('--discard-ratio')),
+    )
+    .addOption(
       new Option('--batch-size <n>', 'inputs per model run (bounds memory)').argParser(
         positiveInt('--batch-size'),
       ),
@@ -194,7 +217,23 @@ export function withMethodOptions(cmd: Command): Command {
 /** The method settings from parsed flags. */
 export function settingsFrom(flags: Omit<MethodSettings, 'onStep' | 'signal'>): MethodSettings {
   const { layer, samples, noiseLevel, steps, baseline, rule, window, stride, batchSize, seed } = flags;
-  return { layer, samples, noiseLevel, steps, baseline, rule, window, stride, batchSize, seed };
+  const { headFusion, discardRatio } = flags;
+  if (discardRatio !== undefined && !(discardRatio >= 0 && discardRatio < 1))
+    throw new UsageError(`--discard-ratio must be in [0, 1), got ${discardRatio}`);
+  return {
+    layer,
+    samples,
+    noiseLevel,
+    steps,
+    baseline,
+    rule,
+    window,
+    stride,
+    batchSize,
+    seed,
+    headFusion,
+    discardRatio,
+  };
 }
 
 /** Runs `methods` one after another with a progress bar each and an abort signal. */
@@ -240,13 +279,19 @@ export async function attributionReportSection(
   signal: AbortSignal,
 ): Promise<{ section: ReportSection; files: Record<string, Uint8Array>; summary: Record<string, unknown> }> {
   const runs: MethodRun[] = [];
-  const methods = methodsInGridOrder().map((m) => m.name);
+  const methods = (await methodsFor(classifier)).map((m) => m.name);
   for (const method of methods)
     runs.push(await runMethod(classifier, method, images, labels, { ...REPORT_SETTINGS, signal }));
   const captions = labels.map((l) => classifier.labels.name(l));
   const png = await comparisonGrid(crops, captions, runs, { clip: 99 });
   const gaps = runs.find((r) => r.method === 'ig')!.details.map((d) => Math.abs(d.completenessGap as number));
   const layer = runs.find((r) => r.method === 'gradcam')!.details[0].layer as string;
+  const attention = runs.find((r) => r.method === 'rollout')?.details[0].layers as string[] | undefined;
+  const attentionText = attention
+    ? ` For this transformer, two maps read its ${attention.length} attention layers: Attention Rollout (Abnar & ` +
+      'Zuidema 2020), the attention flowing into the class token, and gradient-weighted attention (Chefer, Gur & ' +
+      'Wolf 2021), the same flow weighted by the gradient of the class score.'
+    : '';
   const worstGap = (Math.max(...gaps) * 100).toFixed(1);
   return {
     files: { 'attribution.png': png },
@@ -254,12 +299,12 @@ export async function attributionReportSection(
     section: {
       title: 'Attribution methods compared',
       text:
-        'The same images and classes explained by eleven methods: the saliency map above; SmoothGrad (Smilkov et al. ' +
+        `The same images and classes explained by ${methods.length} methods: the saliency map above; SmoothGrad (Smilkov et al. ` +
         '2017) and VarGrad (Adebayo et al. 2018), the mean and the variance of the gradient over noisy copies; ' +
         'Integrated Gradients (Sundararajan et al. 2017) from a black image; Input × Gradient; Guided Backprop ' +
         '(Springenberg et al. 2015) and the Deconvnet (Zeiler & Fergus 2014), the gradient with their ReLU rules; ' +
         `Grad-CAM (Selvaraju et al. 2017) and Grad-CAM++ (Chattopadhyay et al. 2018) at ${layer}, the last spatial ` +
-        'layer before the classifier, found in the graph; Guided Grad-CAM; and Occlusion (Zeiler & Fergus 2014).\n\n' +
+        `layer before the classifier, found in the graph; Guided Grad-CAM; and Occlusion (Zeiler & Fergus 2014).${attentionText}\n\n` +
         'To keep the report quick, SmoothGrad and VarGrad use 10 noisy samples (noise 15% of the image range) instead ' +
         `of 25, and Integrated Gradients 20 Gauss-Legendre points instead of 50 (completeness gap at most ${worstGap}% ` +
         'here); occlusion slides a 32-pixel mean-colour square every 16 pixels. The other pixel maps are absolute values summed over ' +
@@ -268,10 +313,13 @@ export async function attributionReportSection(
       figures: [
         {
           src: 'attribution.png',
-          alt: 'Each image followed by its maps from eleven attribution methods',
+          alt: `Each image followed by its maps from ${methods.length} attribution methods`,
           caption:
             'Per image: the image and its class, then Saliency, SmoothGrad, VarGrad, Integrated Gradients, ' +
-            'Input × Gradient, Guided Backprop, Deconvnet, Grad-CAM, Grad-CAM++, Guided Grad-CAM and Occlusion.',
+            'Input × Gradient, Guided Backprop, Deconvnet, Grad-CAM, Grad-CAM++, Guided Grad-CAM' +
+            (attention
+              ? ', Attention Rollout, Gradient-weighted Attention and Occlusion.'
+              : ' and Occlusion.'),
         },
       ],
     },
@@ -318,7 +366,8 @@ export function attributeCommand(): Command {
         .option('--json', 'print per-image labels, scores, map statistics and method details as JSON'),
     ),
   ).action(async (images: string[], flags: AttributeFlags) => {
-    const methods = parseMethods(flags.method);
+    parseMethods(flags.method);
+    const settings = settingsFrom(flags);
     const targets = targetsFrom(flags.target, images.length);
     if (!(flags.clip > 0 && flags.clip <= 100))
       throw new UsageError(`--clip must be in (0, 100], got ${flags.clip}`);
@@ -328,10 +377,11 @@ export function attributeCommand(): Command {
       throw new UsageError(`--noise-level must be ≥ 0, got ${flags.noiseLevel}`);
     const classifier = await classifierFrom(flags);
     try {
+      const methods = await selectMethods(flags.method, classifier);
       const { tensor, crops } = await loadImageBatch(images, classifier.preprocessing);
       const { labels, scores } = await resolveTargets(classifier, tensor, targets, 16, 'attribute');
       const runs = await withInterrupt((signal) =>
-        runMethods(classifier, methods, tensor, labels, settingsFrom(flags), flags, signal),
+        runMethods(classifier, methods, tensor, labels, settings, flags, signal),
       );
       const captions = labels.map((l) => classifier.labels.name(l));
       const png = await comparisonGrid(crops, captions, runs, flags);

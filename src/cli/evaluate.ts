@@ -9,7 +9,14 @@ import {
 import { modelRandomization, type RandomizationResult } from '../methods/evaluation/randomization.js';
 import { Random } from '../methods/random.js';
 import type { Tensor } from '../tensor.js';
-import { parseMethods, runMethod, settingsFrom, targetsFrom, withMethodOptions } from './attribute.js';
+import {
+  parseMethods,
+  runMethod,
+  selectMethods,
+  settingsFrom,
+  targetsFrom,
+  withMethodOptions,
+} from './attribute.js';
 import type { MethodSettings } from '../methods/attribution/registry.js';
 import { UsageError } from './errors.js';
 import {
@@ -71,7 +78,7 @@ export function evaluateCommand(): Command {
         .option('--json', 'print curves, AUCs and correlations per image as JSON'),
     ),
   ).action(async (images: string[], flags: EvaluateFlags) => {
-    const methods = parseMethods(flags.method);
+    parseMethods(flags.method);
     const checks = flags.check.split(',').map((s) => s.trim()) as Check[];
     for (const c of checks)
       if (!CHECKS.includes(c))
@@ -79,6 +86,7 @@ export function evaluateCommand(): Command {
     const targets = targetsFrom(flags.target, images.length);
     const classifier = await classifierFrom(flags);
     try {
+      const methods = await selectMethods(flags.method, classifier);
       const { tensor } = await loadImageBatch(images, classifier.preprocessing);
       const { labels } = await resolveTargets(classifier, tensor, targets, 16, 'evaluate');
       const [n, , h, w] = tensor.dims;

@@ -2,6 +2,9 @@
 // A method is registered here once: its title, family, paper, how its map is shown, and one uniform call.
 import type { Classifier } from '../../model/classifier.js';
 import type { Tensor } from '../../tensor.js';
+import { attentionGradient } from './attention-gradient.js';
+import { attentionRollout, type HeadFusion } from './attention-rollout.js';
+import { hasGlobalAttention, type AttentionResult } from './attention.js';
 import { deconvnet } from './deconvnet.js';
 import { gradCamPlusPlus } from './gradcam-plus-plus.js';
 import { gradCam } from './gradcam.js';
@@ -48,6 +51,10 @@ export interface MethodSettings extends AttributionOptions {
   stride?: number;
   /** Seed of every random draw. */
   seed?: number;
+  /** Attention rollout's head fusion. */
+  headFusion?: HeadFusion;
+  /** Attention rollout's fraction of smallest weights dropped per layer. */
+  discardRatio?: number;
 }
 
 /** How a method's map is shown unless the user says otherwise. */
@@ -80,6 +87,8 @@ export interface AttributionMethodEntry {
   /** One sentence: what the map is. */
   description: string;
   display: DisplayHints;
+  /** Whether the method can explain `classifier` (attention methods need global attention); absent: always. */
+  available?(classifier: Classifier): Promise<boolean>;
   /** Maps of `images` (N×3×H×W, normalised) explaining `labels` (one class per image). */
   run(
     classifier: Classifier,
@@ -101,6 +110,16 @@ function camOutput(r: CamResult, labels: number[]): MethodOutput {
     maps: r.maps,
     details: labels.map(() => ({ layer: r.layer, layerSize: [h, w] })),
     notes: labels.map(() => `${r.layer}, ${h}×${w}`),
+  };
+}
+
+/** An attention map as a method output: the attention layers and the patch grid per image. */
+function attentionOutput(r: AttentionResult, labels: number[]): MethodOutput {
+  const [, h, w] = r.layerMaps.dims;
+  return {
+    maps: r.maps,
+    details: labels.map(() => ({ layers: r.layers, layerSize: [h, w] })),
+    notes: labels.map(() => `${r.layers.length} attention layers, ${h}×${w}`),
   };
 }
 
@@ -240,6 +259,34 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
       camOutput(await guidedGradCam(c, x, labels, { ...common(s), layer: s.layer }), labels),
   },
   {
+    name: 'rollout',
+    title: 'Attention Rollout',
+    family: 'attention',
+    paper: 'Abnar & Zuidema 2020',
+    description:
+      'how much each patch flows into the class token through every attention layer (heads averaged, residual added).',
+    display: { overlay: true, sign: 'positive' },
+    available: hasGlobalAttention,
+    run: async (c, x, labels, s) => {
+      const { headFusion, discardRatio } = s;
+      return attentionOutput(
+        await attentionRollout(c, x, labels, { ...common(s), headFusion, discardRatio }),
+        labels,
+      );
+    },
+  },
+  {
+    name: 'attention-grad',
+    title: 'Gradient-weighted Attention',
+    family: 'attention',
+    paper: 'Chefer, Gur & Wolf 2021',
+    description:
+      'attention weighted by the gradient of the class score, its positive part propagated through the layers.',
+    display: { overlay: true, sign: 'positive' },
+    available: hasGlobalAttention,
+    run: async (c, x, labels, s) => attentionOutput(await attentionGradient(c, x, labels, common(s)), labels),
+  },
+  {
     name: 'occlusion',
     title: 'Occlusion',
     family: 'perturbation',
@@ -266,4 +313,10 @@ export function methodsInGridOrder(): AttributionMethodEntry[] {
 /** The method registered under `name`, or undefined. */
 export function attributionMethod(name: string): AttributionMethodEntry | undefined {
   return ATTRIBUTION_METHODS.find((m) => m.name === name);
+}
+
+/** The methods that can explain `classifier` (`available`), in grid order. */
+export async function methodsFor(classifier: Classifier): Promise<AttributionMethodEntry[]> {
+  const usable = await Promise.all(methodsInGridOrder().map((m) => m.available?.(classifier) ?? true));
+  return methodsInGridOrder().filter((_, i) => usable[i]);
 }
