@@ -1,10 +1,10 @@
 // Attention layers: the Softmax nodes of a model's attention blocks, and their probabilities (and gradients)
 // read per image as heads×T×T.
+import type { TensorInfo } from '../../autodiff/types.js';
 import type { Classifier } from '../../model/classifier.js';
 import { Attributes } from '../../onnx/attributes.js';
 import { GraphView, modulePath } from '../../onnx/graph.js';
 import { ModelError } from '../../onnx/proto.js';
-import { normAxis } from '../../autodiff/rules/common.js';
 import { sliceBatch, type Tensor } from '../../tensor.js';
 import { oneHot } from '../common.js';
 import { tensorInfo, tokenGrid } from './layers.js';
@@ -41,7 +41,7 @@ function weighsValues(view: GraphView, tensor: string): boolean {
   );
 }
 
-const probesOf = new WeakMap<Classifier, Promise<AttentionLayer[]>>();
+const found = new WeakMap<Classifier, Map<string, Promise<AttentionLayer[]>>>();
 
 /**
  * The attention layers of a classifier, in graph order: Softmax nodes over the last axis of a …×T×T tensor whose
@@ -53,34 +53,38 @@ export function findAttentionLayers(
   classifier: Classifier,
   imageDims: number[] = [1, 3, classifier.preprocessing.crop, classifier.preprocessing.crop],
 ): Promise<AttentionLayer[]> {
-  let found = probesOf.get(classifier);
-  if (!found) {
-    found = tensorInfo(classifier, imageDims).then((info) => {
-      const view = new GraphView(classifier.model.graph);
-      const layers: AttentionLayer[] = [];
-      for (const node of classifier.model.graph.node) {
-        if (node.opType !== 'Softmax') continue;
-        const dims = info.get(node.output[0])?.dims ?? [];
-        const rank = dims.length;
-        if (rank < 3 || dims[rank - 1] !== dims[rank - 2]) continue;
-        if (normAxis(new Attributes(node).int('axis', -1), rank) !== rank - 1) continue;
-        if (!weighsValues(view, node.output[0])) continue;
-        const lead = dims.slice(0, -2);
-        const heads = lead.length >= 2 ? lead[lead.length - 1] : (lead[0] ?? 1);
-        const windows = lead.reduce((a, c) => a * c, 1) / heads;
-        layers.push({
-          layer: modulePath(node.name) || node.output[0],
-          tensor: node.output[0],
-          heads,
-          windows,
-          tokens: dims[rank - 1],
-        });
-      }
-      return layers;
-    });
-    probesOf.set(classifier, found);
+  const key = imageDims.slice(1).join('x');
+  let byDims = found.get(classifier);
+  if (!byDims) found.set(classifier, (byDims = new Map()));
+  let layers = byDims.get(key);
+  if (!layers) {
+    layers = tensorInfo(classifier, imageDims).then((info) => attentionLayers(classifier, info));
+    byDims.set(key, layers);
   }
-  return found;
+  return layers;
+}
+
+function attentionLayers(classifier: Classifier, info: Map<string, TensorInfo>): AttentionLayer[] {
+  const view = new GraphView(classifier.model.graph);
+  const layers: AttentionLayer[] = [];
+  for (const node of classifier.model.graph.node) {
+    if (node.opType !== 'Softmax') continue;
+    const dims = info.get(node.output[0])?.dims ?? [];
+    const rank = dims.length;
+    const axis = new Attributes(node).int('axis', -1);
+    if (rank < 3 || dims[rank - 1] !== dims[rank - 2] || (axis + rank) % rank !== rank - 1) continue;
+    if (!weighsValues(view, node.output[0])) continue;
+    const lead = dims.slice(0, -2);
+    const heads = lead.length >= 2 ? lead[lead.length - 1] : lead[0];
+    layers.push({
+      layer: modulePath(node.name) || node.output[0],
+      tensor: node.output[0],
+      heads,
+      windows: lead.reduce((a, c) => a * c, 1) / heads,
+      tokens: dims[rank - 1],
+    });
+  }
+  return layers;
 }
 
 /**

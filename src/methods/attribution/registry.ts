@@ -119,7 +119,7 @@ function attentionOutput(r: AttentionResult, labels: number[]): MethodOutput {
   return {
     maps: r.maps,
     details: labels.map(() => ({ layers: r.layers, layerSize: [h, w] })),
-    notes: labels.map(() => `${r.layers.length} attention layers, ${h}×${w}`),
+    notes: labels.map(() => `${r.layers.length} layers, ${h}×${w}`),
   };
 }
 
