@@ -1,14 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IMAGENET_PREPROCESSING } from '../src/image/types.js';
-import { oneHot } from '../src/methods/common.js';
 import { Classifier } from '../src/model/classifier.js';
 import { ClassLabels } from '../src/model/labels.js';
 import { decodeModel } from '../src/onnx/proto.js';
 import { nodeBackend } from '../src/runtime/node.js';
 import { MODERN } from '../test/support/modern.js';
 import { ROOT } from '../test/support/shared.js';
-import { ratio, runTorchScript, timingsMs } from './harness.js';
+import { gradientBatch, ratio, runTorchScript, timingsMs } from './harness.js';
 
 const MODELS = ['vit_small_patch16', 'convnext_mini'];
 const BATCHES = [1, 8];
@@ -33,14 +32,7 @@ export async function run(): Promise<Record<string, unknown>> {
       name,
     );
     for (const n of BATCHES) {
-      const x = {
-        data: new Float32Array(n * 3 * 224 * 224).map(() => Math.random() * 2 - 1),
-        dims: [n, 3, 224, 224],
-      };
-      const seed = oneHot(
-        Array.from({ length: n }, (_, i) => i * 7),
-        1000,
-      );
+      const { x, seed } = gradientBatch(n);
       const key = `${name}_input_gradient_n${n}`;
       const t0 = performance.now();
       await classifier.inputGradient(x, seed);

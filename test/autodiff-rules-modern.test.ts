@@ -6,7 +6,17 @@ import { describe, test } from 'node:test';
 import { compileGradient } from '../src/autodiff/compile.js';
 import { nodeBackend } from '../src/runtime/node.js';
 import { probeTensorInfo } from '../src/runtime/probe.js';
-import { awayFrom, distinct, f32, f64, gradTest, nonzero, tensor, uniform } from './support/gradcheck.js';
+import {
+  awayFrom,
+  distinct,
+  f32,
+  f64,
+  gradTest,
+  nonzero,
+  tensor,
+  uniform,
+  variadicModel,
+} from './support/gradcheck.js';
 import { buildModel, floatInit, int64Init, oneOpModel as op1, size } from './support/tiny-graph.js';
 
 describe('normalisation rules', () => {
@@ -133,20 +143,7 @@ describe('elementary-function rules', () => {
     }));
     // The constant is a ramp offset from the inputs' grid, so no input ties with it.
     gradTest(`${op}: three inputs, x, a constant and ReduceMean(x) [2,1,4]`, () => ({
-      model: buildModel({
-        inputs: [{ name: 'x', dims: X, dtype: f64 }],
-        outputs: ['y'],
-        nodes: [
-          {
-            op: 'ReduceMean',
-            inputs: ['x'],
-            outputs: ['m'],
-            attrs: { axes: { ints: [1] }, keepdims: { i: 1 } },
-          },
-          { op, inputs: ['x', 'c', 'm'], outputs: ['y'] },
-        ],
-        initializers: [floatInit('c', f64, [4], [-0.31, -0.11, 0.13, 0.33])],
-      }),
+      model: variadicModel(op, f64, floatInit('c', f64, [4], [-0.31, -0.11, 0.13, 0.33])),
       x: X,
       dtype: f64,
       input: distinct(0.07),

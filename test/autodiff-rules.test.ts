@@ -22,6 +22,7 @@ import {
   runGradient,
   tensor,
   uniform,
+  variadicModel,
 } from './support/gradcheck.js';
 import { buildModel, floatInit, int64Init, oneOpModel, size, type OneOp } from './support/tiny-graph.js';
 
@@ -72,20 +73,7 @@ describe('elementwise rules', () => {
     ['Mean', f32], // no double Mean kernel
   ] as const) {
     gradTest(`${op}: x, a constant [4] and ReduceMean(x) [2,1,4]`, (r) => ({
-      model: buildModel({
-        inputs: [{ name: 'x', dims: [2, 3, 4], dtype }],
-        outputs: ['y'],
-        nodes: [
-          {
-            op: 'ReduceMean',
-            inputs: ['x'],
-            outputs: ['m'],
-            attrs: { axes: { ints: [1] }, keepdims: { i: 1 } },
-          },
-          { op, inputs: ['x', 'c', 'm'], outputs: ['y'] },
-        ],
-        initializers: [r.init('c', dtype, [4])],
-      }),
+      model: variadicModel(op, dtype, r.init('c', dtype, [4])),
       x: [2, 3, 4],
       dtype,
     }));

@@ -12,33 +12,19 @@ const labels = join(dir, 'labels.json');
 writeFileSync(labels, JSON.stringify(Array.from({ length: 1000 }, (_, i) => `class ${i}`)));
 const image = join(IMAGES, referenceMeta().images[0]);
 const vit = join(MODERN, 'vit_small_patch16.onnx');
+/** `netvis attribute IMAGE --model MODEL --labels (1000 names) ...args`. */
+const attribute = (model: string, ...args: string[]) =>
+  runCli(['attribute', image, '--model', model, '--labels', labels, ...args]);
 
 test('attribute --method gradcam on vit_small_patch16 finds a token layer by itself and reports it', async () => {
-  const out = join(dir, 'cam.png');
-  const run = await runCli([
-    'attribute',
-    image,
-    '--model',
-    vit,
-    '--labels',
-    labels,
-    '--method',
-    'gradcam',
-    '-o',
-    out,
-  ]);
+  const run = await attribute(vit, '--method', 'gradcam', '-o', join(dir, 'cam.png'));
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /wrote .*cam\.png \(Grad-CAM layer encoder\.layers\.encoder_layer_2\.ln_1\)/);
 });
 
 test('attribute --method rollout,attention-grad --json reports the attention layers and the patch grid', async () => {
-  const run = await runCli([
-    'attribute',
-    image,
-    '--model',
+  const run = await attribute(
     vit,
-    '--labels',
-    labels,
     '--method',
     'rollout,attention-grad',
     '--head-fusion',
@@ -48,7 +34,7 @@ test('attribute --method rollout,attention-grad --json reports the attention lay
     '-o',
     join(dir, 'attention.png'),
     '--json',
-  ]);
+  );
   assert.equal(run.code, 0, run.stderr);
   const json = JSON.parse(run.stdout) as {
     images: { methods: Record<string, { layers: string[]; layerSize: number[] }> }[];
@@ -61,18 +47,8 @@ test('attribute --method rollout,attention-grad --json reports the attention lay
 });
 
 test('attention methods on a model without attention, and a bad --discard-ratio, fail in one line', async () => {
-  const cnn = await runCli([
-    'attribute',
-    image,
-    '--model',
-    join(MODERN, 'convnext_mini.onnx'),
-    '--labels',
-    labels,
-    '--method',
-    'rollout',
-    '-o',
-    join(dir, 'none.png'),
-  ]);
+  const convnext = join(MODERN, 'convnext_mini.onnx');
+  const cnn = await attribute(convnext, '--method', 'rollout', '-o', join(dir, 'none.png'));
   assert.equal(cnn.code, 1);
   assert.match(cnn.stderr, /convnext_mini\.onnx has no attention layers/);
   assert.equal(cnn.stderr.trim().split('\n').length, 1, cnn.stderr);

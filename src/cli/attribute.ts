@@ -1,8 +1,6 @@
 import { Command, Option } from 'commander';
 import { loadImageBatch } from '../image/load.js';
 import type { RgbImage } from '../image/types.js';
-import type { HeadFusion } from '../methods/attribution/attention-rollout.js';
-import type { IntegrationRule } from '../methods/attribution/integrated-gradients.js';
 import {
   ATTRIBUTION_METHODS,
   attributionMethod,
@@ -129,21 +127,10 @@ export function targetsFrom(flag: string[] | undefined, count: number): string[]
   return flag.length === 1 ? new Array<string>(count).fill(flag[0]) : flag;
 }
 
-interface AttributeFlags extends ModelFlags, ProgressFlags, StyleFlags {
+interface AttributeFlags
+  extends ModelFlags, ProgressFlags, StyleFlags, Omit<MethodSettings, 'onStep' | 'signal'> {
   method: string;
   target?: string[];
-  layer?: string;
-  samples?: number;
-  noiseLevel?: number;
-  steps?: number;
-  baseline?: 'black' | 'blur' | 'uniform';
-  rule?: IntegrationRule;
-  window?: number;
-  stride?: number;
-  batchSize?: number;
-  seed?: number;
-  headFusion?: HeadFusion;
-  discardRatio?: number;
   output: string;
 }
 

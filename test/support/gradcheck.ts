@@ -12,7 +12,7 @@ import { encodeModel, type onnx } from '../../src/onnx/proto.js';
 import type { RuntimeTensor } from '../../src/runtime/backend.js';
 import { nodeBackend } from '../../src/runtime/node.js';
 import { probeTensorInfo } from '../../src/runtime/probe.js';
-import { floatArray, floatInit, rng, size, type FloatType } from './tiny-graph.js';
+import { buildModel, floatArray, floatInit, rng, size, type FloatType } from './tiny-graph.js';
 
 export const f64 = 'float64' as const;
 export const f32 = 'float32' as const;
@@ -241,4 +241,17 @@ export function gradTest(name: string, make: (r: Random) => GradCase): void {
 /** The nodes the compiler appended to the forward graph. */
 export function backwardNodes(model: onnx.ModelProto, compiled: CompiledGradient): onnx.NodeProto[] {
   return compiled.model.graph.node.slice(model.graph.node.length);
+}
+
+/** `y = op(x, c, ReduceMean(x over axis 1))` for x [2,3,4]: a variadic broadcasting op (Sum, Max, …) with two inputs from x. */
+export function variadicModel(op: string, dtype: FloatType, c: onnx.TensorProto): onnx.ModelProto {
+  return buildModel({
+    inputs: [{ name: 'x', dims: [2, 3, 4], dtype }],
+    outputs: ['y'],
+    nodes: [
+      { op: 'ReduceMean', inputs: ['x'], outputs: ['m'], attrs: { axes: { ints: [1] }, keepdims: { i: 1 } } },
+      { op, inputs: ['x', c.name, 'm'], outputs: ['y'] },
+    ],
+    initializers: [c],
+  });
 }

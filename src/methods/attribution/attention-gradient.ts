@@ -1,6 +1,6 @@
 import type { Classifier } from '../../model/classifier.js';
 import type { Tensor } from '../../tensor.js';
-import { attentionMaps, type AttentionResult } from './attention.js';
+import { addProduct, attentionMaps, identity, type AttentionResult } from './attention.js';
 import type { AttributionOptions, Target } from './support.js';
 
 /**
@@ -14,22 +14,14 @@ export function gradientWeightedRelevance(
   tokens: number,
 ): Float64Array {
   const size = tokens * tokens;
-  let r = new Float64Array(size);
-  for (let q = 0; q < tokens; q++) r[q * tokens + q] = 1;
+  let r = identity(tokens);
   attention.forEach((a, l) => {
     const g = gradients[l];
     const heads = a.length / size;
     const mean = new Float64Array(size);
     for (let h = 0; h < heads; h++)
       for (let p = 0; p < size; p++) mean[p] += Math.max(0, a[h * size + p] * g[h * size + p]) / heads;
-    const next = Float64Array.from(r);
-    for (let q = 0; q < tokens; q++)
-      for (let k = 0; k < tokens; k++) {
-        const w = mean[q * tokens + k];
-        if (w === 0) continue;
-        for (let j = 0; j < tokens; j++) next[q * tokens + j] += w * r[k * tokens + j];
-      }
-    r = next;
+    r = addProduct(Float64Array.from(r), mean, r, tokens);
   });
   return r;
 }

@@ -1,6 +1,6 @@
 import type { Classifier } from '../../model/classifier.js';
 import type { Tensor } from '../../tensor.js';
-import { attentionMaps, type AttentionResult } from './attention.js';
+import { addProduct, attentionMaps, identity, type AttentionResult } from './attention.js';
 import type { AttributionOptions, Target } from './support.js';
 
 /** How attention rollout merges a layer's heads into one T×T matrix. */
@@ -33,8 +33,7 @@ export function rollout(
 ): Float64Array {
   checkDiscardRatio(discardRatio, 'rollout');
   const size = tokens * tokens;
-  let result = new Float64Array(size);
-  for (let q = 0; q < tokens; q++) result[q * tokens + q] = 1;
+  let result = identity(tokens);
   for (const a of layers) {
     const heads = a.length / size;
     const fused = new Float64Array(size);
@@ -57,14 +56,7 @@ export function rollout(
       for (let k = 0; k < tokens; k++) sum += fused[q * tokens + k];
       for (let k = 0; k < tokens; k++) fused[q * tokens + k] /= sum;
     }
-    const next = new Float64Array(size);
-    for (let q = 0; q < tokens; q++)
-      for (let k = 0; k < tokens; k++) {
-        const w = fused[q * tokens + k];
-        if (w === 0) continue;
-        for (let j = 0; j < tokens; j++) next[q * tokens + j] += w * result[k * tokens + j];
-      }
-    result = next;
+    result = addProduct(new Float64Array(size), fused, result, tokens);
   }
   return result;
 }

@@ -141,6 +141,29 @@ export async function globalAttention(
   return { layers, grid };
 }
 
+/** The T×T identity matrix, row-major. */
+export function identity(tokens: number): Float64Array {
+  const m = new Float64Array(tokens * tokens);
+  for (let q = 0; q < tokens; q++) m[q * tokens + q] = 1;
+  return m;
+}
+
+/** `out` + a·r for T×T row-major matrices, written into `out` (returned). */
+export function addProduct(
+  out: Float64Array,
+  a: Float64Array,
+  r: Float64Array,
+  tokens: number,
+): Float64Array {
+  for (let q = 0; q < tokens; q++)
+    for (let k = 0; k < tokens; k++) {
+      const w = a[q * tokens + k];
+      if (w === 0) continue;
+      for (let j = 0; j < tokens; j++) out[q * tokens + j] += w * r[k * tokens + j];
+    }
+  return out;
+}
+
 /**
  * The map of a T×T relevance (or rollout) matrix R over the patch grid: the class token's row (R[0, patches]) when
  * the model has extra tokens, else the mean of the patch rows (what a model that averages its tokens reads).
