@@ -33,6 +33,16 @@ export { eigenCam, firstPrincipalProjection } from './eigencam.js';
 export { eigenGradCam } from './eigengradcam.js';
 export { ablationCam } from './ablationcam.js';
 export { fullGrad, type FullGradResult } from './fullgrad.js';
+export { gradientShap, type GradientShapOptions, type GradientShapResult } from './gradient-shap.js';
+export {
+  kernelShap,
+  type KernelShapResult,
+  type SurrogateOptions,
+  type SurrogateResult,
+} from './kernel-shap.js';
+export { lime, type LimeOptions } from './lime.js';
+export { rise, type RiseOptions } from './rise.js';
+export { featureMasks, type FeatureMask } from './feature-masks.js';
 export { occlusion, type OcclusionOptions, type OcclusionResult } from './occlusion.js';
 export { upsampleBilinear } from './upsample.js';
 export { channelSum, type AttributionOptions, type AttributionResult, type Target } from './support.js';
