@@ -396,6 +396,19 @@ export async function attributionReportSection(
   };
 }
 
+/** The methods by family, each with its title and paper, for `--help`. */
+function methodsHelp(): string {
+  const lines = ['', 'Methods (--method NAME):'];
+  const width = Math.max(...ATTRIBUTION_METHODS.map((m) => m.name.length));
+  for (const family of METHOD_FAMILIES) {
+    const entries = methodsInGridOrder().filter((m) => m.family === family);
+    if (!entries.length) continue;
+    lines.push(`  ${FAMILY_TITLES[family]}:`);
+    for (const m of entries) lines.push(`    ${m.name.padEnd(width)}  ${m.title} (${m.paper})`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 /** `netvis attribute IMAGE... --method M`: attribution maps of one or more methods as a figure. */
 export function attributeCommand(): Command {
   return withProgressOption(
@@ -437,7 +450,8 @@ export function attributeCommand(): Command {
           '--save-maps <file.npy>',
           'also write the raw maps as NumPy float32 (N×3×H×W or N×H×W, before colormap and clipping) with a JSON sidecar; one file per method (FILE-METHOD.npy) when several',
         )
-        .option('--json', 'print per-image labels, scores, map statistics and method details as JSON'),
+        .option('--json', 'print per-image labels, scores, map statistics and method details as JSON')
+        .addHelpText('after', methodsHelp),
     ),
   ).action(async (images: string[], flags: AttributeFlags) => {
     const methods = parseMethods(flags.method);
