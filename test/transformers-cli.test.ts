@@ -19,7 +19,7 @@ const attribute = (model: string, ...args: string[]) =>
 test('attribute --method gradcam on vit_small_patch16 finds a token layer by itself and reports it', async () => {
   const run = await attribute(vit, '--method', 'gradcam', '-o', join(dir, 'cam.png'));
   assert.equal(run.code, 0, run.stderr);
-  assert.match(run.stdout, /wrote .*cam\.png \(Grad-CAM layer encoder\.layers\.encoder_layer_2\.ln_1\)/);
+  assert.match(run.stdout, /wrote .*cam\.png \(CAM layer encoder\.layers\.encoder_layer_2\.ln_1\)/);
 });
 
 test('attribute --method rollout,attention-grad --json reports the attention layers and the patch grid', async () => {

@@ -12,11 +12,13 @@ import {
 import { attentionRollout, rollout } from '../src/methods/attribution/attention-rollout.js';
 import { findAttentionLayers } from '../src/methods/attribution/attention.js';
 import { findCamLayer } from '../src/methods/attribution/cam.js';
+import { ablationCam } from '../src/methods/attribution/ablationcam.js';
 import { gradCam } from '../src/methods/attribution/gradcam.js';
+import { channelPlanes, fromChannelPlanes, layerLayout } from '../src/methods/attribution/layers.js';
 import { oneHot } from '../src/methods/common.js';
 import { Classifier } from '../src/model/classifier.js';
 import { ClassLabels } from '../src/model/labels.js';
-import { modulePath, moduleScopes } from '../src/onnx/graph.js';
+import { GraphView, modulePath, moduleScopes } from '../src/onnx/graph.js';
 import type { onnx } from '../src/onnx/proto.js';
 import { nodeBackend } from '../src/runtime/node.js';
 import { sliceBatch, type Tensor } from '../src/tensor.js';
@@ -111,6 +113,23 @@ describe('CAMs on token layers', () => {
     );
     const onVit = await gradCam(vit, x, 3);
     assert.ok(onVit.layerMaps.data.filter((v) => v > 0).length > 20, 'most patches have some weight');
+  });
+
+  test('token and channels-last maps go back to the layer’s own layout (class token kept); Ablation-CAM runs from Swin’s norm on', async () => {
+    const layer = 'encoder.layers.encoder_layer_2.ln_1';
+    const r = await vit.gradients(x, {
+      seeds: { [vit.outputName]: oneHot([3], 1000) },
+      wrt: [layer],
+      expose: [layer],
+    });
+    const native = r.outputs[layer].data;
+    const layout = layerLayout(new GraphView(vit.model.graph), vit.tensorFor(layer), [197, 128], x.dims)!;
+    const back = fromChannelPlanes(channelPlanes(native, layout), 1, layout, native.slice(0, 128));
+    assert.deepEqual(back.dims, [1, 197, 128]);
+    assert.deepEqual(back.data, native);
+    const ablation = await ablationCam(swin, x, 500, { layer: 'norm' });
+    assert.deepEqual(ablation.layerMaps.dims, [1, 7, 7]);
+    assert.ok(ablation.layerMaps.data.some((v) => v > 0));
   });
 
   test('a layer that holds no map fails, naming the layouts expected', async () => {

@@ -2,13 +2,14 @@ import { ImageError } from '../image/decode.js';
 import { ClassLookupError } from '../model/labels.js';
 import { ModelNotFoundError } from '../model/find.js';
 import { ModelError } from '../onnx/proto.js';
+import { NpyError } from '../util/npy.js';
 
 /** A mistake in how the command was called: printed without a stack trace, exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const EXPECTED = [UsageError, ImageError, ClassLookupError, ModelNotFoundError, ModelError];
+const EXPECTED = [UsageError, ImageError, ClassLookupError, ModelNotFoundError, ModelError, NpyError];
 
 /** Whether an error is one netvis expects (bad input) rather than a bug. */
 export function isExpected(err: unknown): boolean {

@@ -155,3 +155,29 @@ export function channelPlanes(data: Float32Array, layout: LayerLayout): Float32A
     for (let k = 0; k < channels; k++) out[k * plane + p] = data[skip + p * channels + k];
   return out;
 }
+
+/**
+ * `count` stacked C×(h·w) copies (`planes`) as a batch in `layout`, the inverse of `channelPlanes`: the extra
+ * tokens of each copy are `extra` (one image's, extraTokens×C), so the batch can be fed to the model from the layer on.
+ */
+export function fromChannelPlanes(
+  planes: Float32Array,
+  count: number,
+  layout: LayerLayout,
+  extra: Float32Array,
+): { data: Float32Array; dims: number[] } {
+  const { kind, channels, height, width, extraTokens } = layout;
+  if (kind === 'channels-first') return { data: planes, dims: [count, channels, height, width] };
+  const plane = height * width;
+  const per = (extraTokens + plane) * channels;
+  const data = new Float32Array(count * per);
+  for (let i = 0; i < count; i++) {
+    data.set(extra, i * per);
+    const from = i * channels * plane;
+    const to = i * per + extraTokens * channels;
+    for (let p = 0; p < plane; p++)
+      for (let k = 0; k < channels; k++) data[to + p * channels + k] = planes[from + k * plane + p];
+  }
+  const dims = kind === 'tokens' ? [count, extraTokens + plane, channels] : [count, height, width, channels];
+  return { data, dims };
+}

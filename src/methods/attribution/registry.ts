@@ -2,17 +2,29 @@
 // A method is registered here once: its title, family, paper, how its map is shown, and one uniform call.
 import type { Classifier } from '../../model/classifier.js';
 import type { Tensor } from '../../tensor.js';
+import { ablationCam } from './ablationcam.js';
+import { eigenCam } from './eigencam.js';
+import { eigenGradCam } from './eigengradcam.js';
+import { fullGrad } from './fullgrad.js';
+import { hiResCam } from './hirescam.js';
+import { layerCam } from './layercam.js';
+import { scoreCam } from './scorecam.js';
+import { xGradCam } from './xgradcam.js';
 import { attentionGradient } from './attention-gradient.js';
 import { attentionRollout, type HeadFusion } from './attention-rollout.js';
 import { hasGlobalAttention, type AttentionResult } from './attention.js';
 import { deconvnet } from './deconvnet.js';
 import { gradCamPlusPlus } from './gradcam-plus-plus.js';
 import { gradCam } from './gradcam.js';
+import { gradientShap } from './gradient-shap.js';
 import { guidedBackprop } from './guided-backprop.js';
 import { guidedGradCam } from './guided-gradcam.js';
 import { inputXGradient } from './input-x-gradient.js';
+import { kernelShap } from './kernel-shap.js';
+import { lime } from './lime.js';
 import { integratedGradients, type IntegrationRule } from './integrated-gradients.js';
 import { occlusion } from './occlusion.js';
+import { rise } from './rise.js';
 import { saliency } from './saliency.js';
 import { smoothGrad } from './smoothgrad.js';
 import type { AttributionOptions } from './support.js';
@@ -35,7 +47,7 @@ export const METHOD_FAMILIES: readonly MethodFamily[] = [
 export interface MethodSettings extends AttributionOptions {
   /** CAM layer by module path or tensor name. */
   layer?: string;
-  /** Noisy copies (SmoothGrad, VarGrad). */
+  /** Samples: noisy copies (SmoothGrad, VarGrad), gradient points (GradientSHAP), model runs (KernelSHAP, LIME). */
   samples?: number;
   /** Noise σ as a fraction of the image's range (SmoothGrad, VarGrad). */
   noiseLevel?: number;
@@ -49,6 +61,10 @@ export interface MethodSettings extends AttributionOptions {
   window?: number;
   /** Occlusion stride, pixels. */
   stride?: number;
+  /** RISE's random masks per image. */
+  masks?: number;
+  /** KernelSHAP's and LIME's features: 1×H×W or N×H×W integer labels (default SLIC superpixels). */
+  featureMask?: Tensor;
   /** Seed of every random draw. */
   seed?: number;
   /** Attention rollout's head fusion. */
@@ -130,6 +146,15 @@ const common = ({ batchSize, onStep, signal }: MethodSettings): AttributionOptio
   signal,
 });
 
+const surrogate = (s: MethodSettings) => ({
+  ...common(s),
+  samples: s.samples,
+  featureMask: s.featureMask,
+  seed: s.seed,
+});
+
+const cam = (s: MethodSettings) => ({ ...common(s), layer: s.layer });
+
 const noise = (s: MethodSettings) => ({
   ...common(s),
   samples: s.samples,
@@ -193,6 +218,23 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     },
   },
   {
+    name: 'gradient-shap',
+    title: 'GradientSHAP',
+    family: 'gradient',
+    paper: 'Lundberg & Lee 2017',
+    description:
+      '(x − b) ⊙ the gradient at a random point between a random baseline b (black or white) and x, averaged over 50 draws.',
+    display: {},
+    run: async (c, x, labels, s) => {
+      const r = await gradientShap(c, x, labels, { ...common(s), samples: s.samples, seed: s.seed });
+      return {
+        maps: r.maps,
+        details: r.expectedDeltas.map((d) => ({ expectedDelta: d })),
+        notes: labels.map(() => ''),
+      };
+    },
+  },
+  {
     name: 'input-x-gradient',
     title: 'Input × Gradient',
     family: 'gradient',
@@ -235,8 +277,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     paper: 'Selvaraju et al. 2017',
     description: 'the last spatial layer’s maps weighted by their mean gradient, upsampled.',
     display: { overlay: true, sign: 'positive' },
-    run: async (c, x, labels, s) =>
-      camOutput(await gradCam(c, x, labels, { ...common(s), layer: s.layer }), labels),
+    run: async (c, x, labels, s) => camOutput(await gradCam(c, x, labels, cam(s)), labels),
   },
   {
     name: 'gradcam++',
@@ -245,8 +286,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     paper: 'Chattopadhyay et al. 2018',
     description: 'Grad-CAM with pixel-wise weights on the positive gradients.',
     display: { overlay: true, sign: 'positive' },
-    run: async (c, x, labels, s) =>
-      camOutput(await gradCamPlusPlus(c, x, labels, { ...common(s), layer: s.layer }), labels),
+    run: async (c, x, labels, s) => camOutput(await gradCamPlusPlus(c, x, labels, cam(s)), labels),
   },
   {
     name: 'guided-gradcam',
@@ -255,8 +295,88 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     paper: 'Selvaraju et al. 2017',
     description: 'Guided Backprop times Grad-CAM, pixel by pixel.',
     display: {},
-    run: async (c, x, labels, s) =>
-      camOutput(await guidedGradCam(c, x, labels, { ...common(s), layer: s.layer }), labels),
+    run: async (c, x, labels, s) => camOutput(await guidedGradCam(c, x, labels, cam(s)), labels),
+  },
+  {
+    name: 'scorecam',
+    title: 'Score-CAM',
+    family: 'cam',
+    paper: 'Wang et al. 2020',
+    description:
+      'each channel of the layer, upsampled, masks the image; the softmax of the masked images’ scores weighs the channels.',
+    display: { overlay: true, sign: 'positive' },
+    run: async (c, x, labels, s) => camOutput(await scoreCam(c, x, labels, cam(s)), labels),
+  },
+  {
+    name: 'layercam',
+    title: 'LayerCAM',
+    family: 'cam',
+    paper: 'Jiang et al. 2021',
+    description: 'each position of each channel weighted by its own positive gradient, summed over channels.',
+    display: { overlay: true, sign: 'positive' },
+    run: async (c, x, labels, s) => camOutput(await layerCam(c, x, labels, cam(s)), labels),
+  },
+  {
+    name: 'xgradcam',
+    title: 'XGrad-CAM',
+    family: 'cam',
+    paper: 'Fu et al. 2020',
+    description: 'Grad-CAM with each channel’s gradient averaged with its activations as weights.',
+    display: { overlay: true, sign: 'positive' },
+    run: async (c, x, labels, s) => camOutput(await xGradCam(c, x, labels, cam(s)), labels),
+  },
+  {
+    name: 'hirescam',
+    title: 'HiResCAM',
+    family: 'cam',
+    paper: 'Draelos & Carin 2020',
+    description: 'the gradient times the activation, element by element, summed over channels.',
+    display: { overlay: true, sign: 'positive' },
+    run: async (c, x, labels, s) => camOutput(await hiResCam(c, x, labels, cam(s)), labels),
+  },
+  {
+    name: 'eigencam',
+    title: 'Eigen-CAM',
+    family: 'cam',
+    paper: 'Muhammad & Yeasin 2020',
+    description: 'the layer’s activations projected on their first principal component; class-independent.',
+    display: { overlay: true, sign: 'positive' },
+    run: async (c, x, labels, s) => camOutput(await eigenCam(c, x, labels, cam(s)), labels),
+  },
+  {
+    name: 'eigengradcam',
+    title: 'Eigen-Grad-CAM',
+    family: 'cam',
+    paper: 'pytorch-grad-cam, after Muhammad & Yeasin 2020',
+    description: 'the gradient ⊙ activations projected on their first principal component.',
+    display: { overlay: true, sign: 'positive' },
+    run: async (c, x, labels, s) => camOutput(await eigenGradCam(c, x, labels, cam(s)), labels),
+  },
+  {
+    name: 'ablationcam',
+    title: 'Ablation-CAM',
+    family: 'cam',
+    paper: 'Desai & Ramaswamy 2020',
+    description: 'each channel weighted by the relative drop of the score when it is set to zero.',
+    display: { overlay: true, sign: 'positive' },
+    run: async (c, x, labels, s) => camOutput(await ablationCam(c, x, labels, cam(s)), labels),
+  },
+  {
+    name: 'fullgrad',
+    title: 'FullGrad',
+    family: 'cam',
+    paper: 'Srinivas & Fleuret 2019',
+    description:
+      'the input-gradient term plus every Conv bias times its gradient, each normalised and upsampled.',
+    display: { overlay: true, sign: 'positive' },
+    run: async (c, x, labels, s) => {
+      const r = await fullGrad(c, x, labels, common(s));
+      return {
+        maps: r.maps,
+        details: labels.map(() => ({ biasLayers: r.biasLayers.length })),
+        notes: labels.map(() => `${r.biasLayers.length} bias layers`),
+      };
+    },
   },
   {
     name: 'rollout',
@@ -301,6 +421,58 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
         notes: labels.map(() => ''),
       };
     },
+  },
+  {
+    name: 'kernel-shap',
+    title: 'KernelSHAP',
+    family: 'perturbation',
+    paper: 'Lundberg & Lee 2017',
+    description:
+      'Shapley values of superpixels by a weighted linear regression on 500 coalitions (absent superpixels grey); signed.',
+    display: { sign: 'all' },
+    run: async (c, x, labels, s) => {
+      const r = await kernelShap(c, x, labels, surrogate(s));
+      return {
+        maps: r.maps,
+        details: r.gaps.map((gap, i) => ({
+          features: r.features[i],
+          baselineScore: r.baselineScores[i],
+          completenessGap: gap,
+        })),
+        notes: r.features.map((m) => `${m} superpixels`),
+      };
+    },
+  },
+  {
+    name: 'lime',
+    title: 'LIME',
+    family: 'perturbation',
+    paper: 'Ribeiro et al. 2016',
+    description:
+      'a sparse linear model of the score from which superpixels are present, on 500 random images; signed.',
+    display: { sign: 'all' },
+    run: async (c, x, labels, s) => {
+      const r = await lime(c, x, labels, surrogate(s));
+      return {
+        maps: r.maps,
+        details: r.features.map((m) => ({ features: m })),
+        notes: r.features.map((m) => `${m} superpixels`),
+      };
+    },
+  },
+  {
+    name: 'rise',
+    title: 'RISE',
+    family: 'perturbation',
+    paper: 'Petsiuk et al. 2018',
+    description:
+      'the class probability on 4000 randomly masked copies, averaged per pixel over the masks that keep it.',
+    display: { overlay: true, sign: 'positive' },
+    run: async (c, x, labels, s) => ({
+      maps: (await rise(c, x, labels, { ...common(s), masks: s.masks, seed: s.seed })).maps,
+      details: labels.map(() => ({ masks: s.masks ?? 4000 })),
+      notes: labels.map(() => ''),
+    }),
   },
 ];
 
