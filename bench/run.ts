@@ -3,6 +3,7 @@ import * as engine from './engine.js';
 import * as web from './web.js';
 import * as adversarial from './adversarial.js';
 import * as attribution from './attribution.js';
+import * as methods from './methods.js';
 import * as transformers from './transformers.js';
 
 // Each suite exports `run(): Promise<Record<string, unknown>>`; add new suites here.
@@ -11,6 +12,7 @@ const suites: Record<string, { run(): Promise<Record<string, unknown>> }> = {
   web,
   adversarial,
   attribution,
+  methods,
   transformers,
 };
 

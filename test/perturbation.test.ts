@@ -162,13 +162,13 @@ test('GradientSHAP (50 samples, black and white baselines) ranks the superpixels
 
 test('RISE: deletion AUC below a random map’s on at least 6 of the 8 shared inputs; same seed, same map', async () => {
   const x = sliceBatch(inputs, 0, 8);
-  const r = await rise(squeezenet, x, LABELS, { masks: 400 });
+  const r = await rise(squeezenet, x, LABELS, { masks: 200 });
   // The random map has RISE's own granularity (a 7×7 grid of uniform values, upsampled): pixel-level noise would make
   // deletion scatter holes over the whole image, which no smooth map is compared against fairly.
   const g = new Random(11);
   const grid = { data: Float32Array.from({ length: 8 * 49 }, () => g.next()), dims: [8, 7, 7] };
   const randomMaps = upsampleBilinear(grid, 224, 224);
-  const steps = 28;
+  const steps = 16;
   const ours = await perturbationCurves(squeezenet, x, r.maps, 'deletion', LABELS, { steps });
   const theirs = await perturbationCurves(squeezenet, x, randomMaps, 'deletion', LABELS, { steps });
   const wins = ours.auc.filter((a, i) => a < theirs.auc[i]).length;

@@ -352,9 +352,9 @@ const REPORT_SETTINGS: Record<string, MethodSettings> = {
   vargrad: { samples: 10 },
   ig: { steps: 20 },
   'gradient-shap': { samples: 20 },
-  'kernel-shap': { samples: 150 },
-  lime: { samples: 150 },
-  rise: { masks: 500 },
+  'kernel-shap': { samples: 100 },
+  lime: { samples: 100 },
+  rise: { masks: 250 },
 };
 
 const FAMILY_TITLES: Record<MethodFamily, string> = {
@@ -416,8 +416,8 @@ export async function attributionReportSection(
         `the classifier, found in the graph.${attentionText}\n\n` +
         'To keep the report quick, SmoothGrad and VarGrad use 10 noisy samples (noise 15% of the image range) instead ' +
         `of 25, Integrated Gradients 20 Gauss-Legendre points instead of 50 (completeness gap at most ${worstGap}% ` +
-        'here), GradientSHAP 20 points instead of 50, KernelSHAP and LIME 150 model runs on about 50 SLIC ' +
-        'superpixels instead of 500, and RISE 500 masks instead of 4000; occlusion slides a 32-pixel mean-colour ' +
+        'here), GradientSHAP 20 points instead of 50, KernelSHAP and LIME 100 model runs on about 50 SLIC ' +
+        'superpixels instead of 500, and RISE 250 masks instead of 4000; occlusion slides a 32-pixel mean-colour ' +
         'square every 16 pixels. Pixel maps are absolute values summed over the colour channels and clipped at ' +
         'their 99th percentile; class activation maps and RISE are blended on the image; occlusion, KernelSHAP and ' +
         'LIME are signed (red: the region supports the class, blue: it speaks against it).',

@@ -1,4 +1,4 @@
-// What Grad-CAM, Grad-CAM++ and Guided Grad-CAM share: the layer, its activations and gradients, the weighted sum.
+// What the CAM family shares: the layer, its activations and gradients, the weighted sum (pytorch-grad-cam's base_cam).
 import type { TensorInfo } from '../../autodiff/types.js';
 import type { Classifier } from '../../model/classifier.js';
 import { GraphView } from '../../onnx/graph.js';

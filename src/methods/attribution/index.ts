@@ -34,12 +34,8 @@ export { eigenGradCam } from './eigengradcam.js';
 export { ablationCam } from './ablationcam.js';
 export { fullGrad, type FullGradResult } from './fullgrad.js';
 export { gradientShap, type GradientShapOptions, type GradientShapResult } from './gradient-shap.js';
-export {
-  kernelShap,
-  type KernelShapResult,
-  type SurrogateOptions,
-  type SurrogateResult,
-} from './kernel-shap.js';
+export { kernelShap, type KernelShapResult } from './kernel-shap.js';
+export type { SurrogateOptions, SurrogateResult } from './surrogate.js';
 export { lime, type LimeOptions } from './lime.js';
 export { rise, type RiseOptions } from './rise.js';
 export { featureMasks, type FeatureMask } from './feature-masks.js';

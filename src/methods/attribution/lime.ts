@@ -1,10 +1,7 @@
 import type { Classifier } from '../../model/classifier.js';
 import type { Tensor } from '../../tensor.js';
-import { Random } from '../random.js';
-import { featureMasks } from './feature-masks.js';
-import type { SurrogateOptions, SurrogateResult } from './kernel-shap.js';
-import { resolveTargets, type Target } from './support.js';
-import { switchedScores, weightedLasso } from './surrogate.js';
+import type { Target } from './support.js';
+import { surrogateMaps, weightedLasso, type SurrogateOptions, type SurrogateResult } from './surrogate.js';
 
 /** LIME's options: the surrogate methods' and the Lasso's strength. */
 export interface LimeOptions extends SurrogateOptions {
@@ -26,75 +23,48 @@ export async function lime(
   classifier: Classifier,
   images: Tensor,
   target?: Target,
-  {
-    samples = 500,
-    featureMask,
-    baseline = 0,
-    seed = 0,
-    alpha = 0.01,
-    kernelWidth = 1,
-    batchSize = 50,
-    onStep,
-    signal,
-  }: LimeOptions = {},
+  { alpha = 0.01, kernelWidth = 1, ...options }: LimeOptions = {},
 ): Promise<SurrogateResult> {
-  const { labels, scores } = await resolveTargets(classifier, images, target, batchSize, 'lime');
-  if (!(Number.isInteger(samples) && samples >= 2))
-    throw new RangeError(`lime: samples ${samples}, expected an integer ≥ 2`);
-  const masks = featureMasks(images, classifier.preprocessing, featureMask);
-  const [n, c, h, w] = images.dims;
-  const pixels = h * w;
-  const maps = new Float32Array(n * pixels);
-  const result: SurrogateResult = {
-    maps: { data: maps, dims: [n, h, w] },
-    labels,
-    scores,
-    features: [],
-    intercepts: [],
-  };
-  for (let i = 0; i < n; i++) {
-    const mask = masks[i];
-    const m = mask.count;
-    const random = new Random(seed + i);
-    const z = Uint8Array.from({ length: samples * m }, () => (random.next() < 0.5 ? 1 : 0));
-    const x = images.data.subarray(i * c * pixels, (i + 1) * c * pixels);
-    // Cosine similarity of x and a perturbed x′ from per-feature sums: x·x′ = Σ_on x² + b Σ_off x, ‖x′‖² = Σ_on x² + b² n_off.
-    const xx = new Float64Array(m);
-    const xs = new Float64Array(m);
-    const size = new Float64Array(m);
-    for (let ch = 0; ch < c; ch++)
-      for (let p = 0; p < pixels; p++) {
-        const v = x[ch * pixels + p];
-        const f = mask.labels[p];
-        xx[f] += v * v;
-        xs[f] += v;
+  const baseline = options.baseline ?? 0;
+  return surrogateMaps(
+    classifier,
+    images,
+    target,
+    'lime',
+    2,
+    options,
+    async ({ x, mask, random, score }, samples) => {
+      const m = mask.count;
+      const z = Uint8Array.from({ length: samples * m }, () => (random.next() < 0.5 ? 1 : 0));
+      // Cosine similarity of x and a perturbed x′ from per-feature sums: x·x′ = Σ_on x² + b Σ_off x, ‖x′‖² = Σ_on x² + b² n_off.
+      const pixels = mask.labels.length;
+      const xx = new Float64Array(m);
+      const xs = new Float64Array(m);
+      const size = new Float64Array(m);
+      for (let p = 0; p < x.length; p++) {
+        const f = mask.labels[p % pixels];
+        xx[f] += x[p] * x[p];
+        xs[f] += x[p];
         size[f]++;
       }
-    const norm = Math.sqrt(xx.reduce((a, b) => a + b, 0));
-    const weights = new Float64Array(samples);
-    for (let s = 0; s < samples; s++) {
-      let dot = 0;
-      let sq = 0;
-      for (let f = 0; f < m; f++) {
-        if (z[s * m + f]) {
-          dot += xx[f];
-          sq += xx[f];
-        } else {
-          dot += baseline * xs[f];
-          sq += baseline * baseline * size[f];
+      const norm = Math.sqrt(xx.reduce((a, b) => a + b, 0));
+      const weights = new Float64Array(samples);
+      for (let s = 0; s < samples; s++) {
+        let dot = 0;
+        let sq = 0;
+        for (let f = 0; f < m; f++) {
+          if (z[s * m + f]) {
+            dot += xx[f];
+            sq += xx[f];
+          } else {
+            dot += baseline * xs[f];
+            sq += baseline * baseline * size[f];
+          }
         }
+        const distance = sq > 0 ? 1 - dot / (norm * Math.sqrt(sq)) : 1;
+        weights[s] = Math.exp(-(distance * distance) / (2 * kernelWidth * kernelWidth));
       }
-      const distance = sq > 0 ? 1 - dot / (norm * Math.sqrt(sq)) : 1;
-      weights[s] = Math.exp(-(distance * distance) / (2 * kernelWidth * kernelWidth));
-    }
-    const y = await switchedScores(classifier, x, [c, h, w], mask, labels[i], z, baseline, batchSize, {
-      signal,
-      progress: (rows) => onStep?.(i * samples + rows, n * samples),
-    });
-    const fit = weightedLasso(z, y, weights, m, alpha);
-    for (let p = 0; p < pixels; p++) maps[i * pixels + p] = fit.coef[mask.labels[p]];
-    result.features.push(m);
-    result.intercepts.push(fit.intercept);
-  }
-  return result;
+      return weightedLasso(z, await score(z), weights, m, alpha);
+    },
+  );
 }

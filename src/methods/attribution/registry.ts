@@ -428,7 +428,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     family: 'perturbation',
     paper: 'Lundberg & Lee 2017',
     description:
-      'Shapley values of superpixels by a weighted linear regression on 500 coalitions (absent superpixels grey); signed.',
+      'Shapley values of superpixels, from a weighted linear regression on random coalitions (absent superpixels grey); signed.',
     display: { sign: 'all' },
     run: async (c, x, labels, s) => {
       const r = await kernelShap(c, x, labels, surrogate(s));
@@ -449,7 +449,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     family: 'perturbation',
     paper: 'Ribeiro et al. 2016',
     description:
-      'a sparse linear model of the score from which superpixels are present, on 500 random images; signed.',
+      'a sparse linear model of the score from which superpixels are present, on random images; signed.',
     display: { sign: 'all' },
     run: async (c, x, labels, s) => {
       const r = await lime(c, x, labels, surrogate(s));
@@ -466,12 +466,11 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     family: 'perturbation',
     paper: 'Petsiuk et al. 2018',
     description:
-      'the class probability on 4000 randomly masked copies, averaged per pixel over the masks that keep it.',
+      'the class probability on randomly masked copies, averaged per pixel over the masks that keep it.',
     display: { overlay: true, sign: 'positive' },
     run: async (c, x, labels, s) => ({
       maps: (await rise(c, x, labels, { ...common(s), masks: s.masks, seed: s.seed })).maps,
-      details: labels.map(() => ({ masks: s.masks ?? 4000 })),
-      notes: labels.map(() => ''),
+      ...blank(labels),
     }),
   },
 ];

@@ -1,13 +1,93 @@
-// What KernelSHAP and LIME share: scores of an image with features switched off, and weighted linear fits.
+// What KernelSHAP and LIME share: features, scores of an image with features switched off, weighted linear fits.
 import type { Classifier } from '../../model/classifier.js';
-import type { FeatureMask } from './feature-masks.js';
+import type { Tensor } from '../../tensor.js';
+import { Random } from '../random.js';
+import { featureMasks, type FeatureMask } from './feature-masks.js';
+import { resolveTargets, type AttributionOptions, type AttributionResult, type Target } from './support.js';
+
+/** Options of the surrogate-model methods (KernelSHAP, LIME). */
+export interface SurrogateOptions extends AttributionOptions {
+  /** Model runs per image, including KernelSHAP's two end points; default 500. */
+  samples?: number;
+  /** Features: 1×H×W or N×H×W integer labels; default SLIC superpixels (about 50 per image). */
+  featureMask?: Tensor;
+  /** Value a switched-off feature's pixels take, in normalised units; default 0 (the mean colour). */
+  baseline?: number;
+  /** Seed of the samples; default 0. Each image draws its own stream from it. */
+  seed?: number;
+}
+
+/** Attributions per feature, painted on the features' pixels. */
+export interface SurrogateResult extends AttributionResult {
+  /** N×H×W: each pixel carries its feature's coefficient. */
+  maps: Tensor;
+  /** Number of features per image. */
+  features: number[];
+  /** Per image: the linear model's intercept. */
+  intercepts: number[];
+}
+
+/** One image as a surrogate method sees it. */
+export interface SurrogateImage {
+  /** Its pixels, 3×H×W, normalised. */
+  x: Float32Array;
+  mask: FeatureMask;
+  /** Its own seeded stream. */
+  random: Random;
+  /** The target's logit for each coalition (rows of count × features, 1 = kept): model runs in batches. */
+  score(z: Uint8Array): Promise<Float64Array>;
+}
+
+/**
+ * Runs a surrogate-model method image by image: `fit` draws the coalitions of one image's features and fits a linear
+ * model to their scores; each pixel gets its feature's coefficient. `samples` (default 500, at least `minSamples`)
+ * coalitions per image, in batches of `batchSize` (default 50); `onStep` counts them.
+ */
+export async function surrogateMaps(
+  classifier: Classifier,
+  images: Tensor,
+  target: Target,
+  method: string,
+  minSamples: number,
+  { samples = 500, featureMask, baseline = 0, seed = 0, batchSize = 50, onStep, signal }: SurrogateOptions,
+  fit: (image: SurrogateImage, samples: number) => Promise<LinearFit>,
+): Promise<SurrogateResult> {
+  const { labels, scores } = await resolveTargets(classifier, images, target, batchSize, method);
+  if (!(Number.isInteger(samples) && samples >= minSamples))
+    throw new RangeError(`${method}: samples ${samples}, expected an integer ≥ ${minSamples}`);
+  const masks = featureMasks(images, classifier.preprocessing, featureMask);
+  const [n, c, h, w] = images.dims;
+  const pixels = h * w;
+  const maps = new Float32Array(n * pixels);
+  const result: SurrogateResult = {
+    maps: { data: maps, dims: [n, h, w] },
+    labels,
+    scores,
+    features: [],
+    intercepts: [],
+  };
+  for (let i = 0; i < n; i++) {
+    const mask = masks[i];
+    const x = images.data.subarray(i * c * pixels, (i + 1) * c * pixels);
+    const score = (z: Uint8Array) =>
+      switchedScores(classifier, x, [c, h, w], mask, labels[i], z, baseline, batchSize, {
+        signal,
+        progress: (rows) => onStep?.(i * samples + rows, n * samples),
+      });
+    const model = await fit({ x, mask, random: new Random(seed + i), score }, samples);
+    for (let p = 0; p < pixels; p++) maps[i * pixels + p] = model.coef[mask.labels[p]];
+    result.features.push(mask.count);
+    result.intercepts.push(model.intercept);
+  }
+  return result;
+}
 
 /**
  * The target's logit for each row of `samples` (count × features, 1 = the feature keeps the image's pixels, 0 = they
  * take `baseline`, in normalised units), for one image `x` (3×H×W) and its `mask`; rows run in batches of `batchSize`.
  * `progress` is called with the rows done after each batch.
  */
-export async function switchedScores(
+async function switchedScores(
   classifier: Classifier,
   x: Float32Array,
   dims: number[],
