@@ -4,6 +4,8 @@ import * as web from './web.js';
 import * as adversarial from './adversarial.js';
 import * as attribution from './attribution.js';
 import * as compile from './compile.js';
+import * as methods from './methods.js';
+import * as transformers from './transformers.js';
 
 // Each suite exports `run(): Promise<Record<string, unknown>>`; add new suites here.
 const suites: Record<string, { run(): Promise<Record<string, unknown>> }> = {
@@ -12,6 +14,8 @@ const suites: Record<string, { run(): Promise<Record<string, unknown>> }> = {
   adversarial,
   attribution,
   compile,
+  methods,
+  transformers,
 };
 
 const only = process.argv.slice(2);

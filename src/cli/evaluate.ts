@@ -16,11 +16,11 @@ import type { Tensor } from '../tensor.js';
 import {
   parseMethods,
   runMethod,
+  selectMethods,
   settingsFrom,
   targetsFrom,
   withMethodOptions,
-  type AttributionMethod,
-  type MethodSettings,
+  type MethodFlags,
 } from './attribute.js';
 import { UsageError } from './errors.js';
 import {
@@ -38,7 +38,7 @@ import {
 const CHECKS = ['deletion', 'insertion', 'randomization'] as const;
 type Check = (typeof CHECKS)[number];
 
-interface EvaluateFlags extends ModelFlags, ProgressFlags, Omit<MethodSettings, 'onStep' | 'signal'> {
+interface EvaluateFlags extends ModelFlags, ProgressFlags, MethodFlags {
   method: string;
   check: string;
   target?: string[];
@@ -82,7 +82,7 @@ export function evaluateCommand(): Command {
         .option('--json', 'print curves, AUCs and correlations per image as JSON'),
     ),
   ).action(async (images: string[], flags: EvaluateFlags) => {
-    const methods = parseMethods(flags.method);
+    parseMethods(flags.method);
     const checks = flags.check.split(',').map((s) => s.trim()) as Check[];
     for (const c of checks)
       if (!CHECKS.includes(c))
@@ -91,13 +91,14 @@ export function evaluateCommand(): Command {
     const decoded = await readImages(images);
     const classifier = await classifierFrom(flags);
     try {
+      const methods = await selectMethods(flags.method, classifier);
       const { tensor } = imageBatch(decoded, classifier.preprocessing);
       const { labels } = await resolveTargets(classifier, tensor, targets, 16, 'evaluate');
       const [n, , h, w] = tensor.dims;
-      const settings = settingsFrom(flags);
+      const settings = settingsFrom(flags, tensor.dims);
       const results: Record<string, Partial<Record<Check, PerturbationResult | RandomizationResult>>> = {};
       await withInterrupt(async (signal) => {
-        const explain = async (method: AttributionMethod, c = classifier, x = tensor, l = labels) =>
+        const explain = async (method: string, c = classifier, x = tensor, l = labels) =>
           channelSum((await runMethod(c, method, x, l, { ...settings, signal })).maps, true);
         const curves = checks.filter((c): c is PerturbationMetric => c !== 'randomization');
         const entries: [string, () => Promise<Tensor>][] = methods.map((m) => [m, () => explain(m)]);
@@ -119,7 +120,7 @@ export function evaluateCommand(): Command {
             results[name].randomization = await modelRandomization(
               classifier,
               tensor,
-              (c, x, l) => explain(name as AttributionMethod, c, x, l),
+              (c, x, l) => explain(name, c, x, l),
               {
                 target: labels,
                 layers: flags.layers,
