@@ -1,7 +1,6 @@
-import { oneHot } from '../src/methods/common.js';
 import { classVisualization } from '../src/methods/featureviz/class-visualization.js';
 import { loadClassifier } from '../src/model/load.js';
-import { compare, type Comparison } from './harness.js';
+import { compare, gradientBatch, type Comparison } from './harness.js';
 import { goal, type SuiteContext } from './suite.js';
 
 /** SqueezeNet forward and logits + input gradient at N=1 and N=8, and class visualization (100 steps), vs PyTorch. */
@@ -11,14 +10,7 @@ export async function run(ctx: SuiteContext): Promise<Record<string, unknown>> {
   const workloads: Record<string, Comparison> = {};
   try {
     for (const n of [1, 8]) {
-      const x = {
-        data: new Float32Array(n * 3 * 224 * 224).map(() => Math.random() * 2 - 1),
-        dims: [n, 3, 224, 224],
-      };
-      const seed = oneHot(
-        Array.from({ length: n }, (_, i) => i * 7),
-        1000,
-      );
+      const { x, seed } = gradientBatch(n);
       workloads[`forward_n${n}`] = await compare(
         `engine: forward N=${n}`,
         () => classifier.logits(x),

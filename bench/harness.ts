@@ -1,6 +1,8 @@
 import { spawn, execFileSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import { join } from 'node:path';
+import { oneHot } from '../src/methods/common.js';
+import type { Tensor } from '../src/tensor.js';
 import { ROOT } from '../test/support/shared.js';
 
 const started = performance.now();
@@ -93,7 +95,7 @@ function nextLine(lines: Interface, child: ChildProcessWithoutNullStreams): Prom
 }
 
 /** The Python that has PyTorch (Debian's python3-torch installs into /usr/bin/python3), or undefined. */
-function torchPython(): string | undefined {
+export function torchPython(): string | undefined {
   for (const py of ['/usr/bin/python3', 'python3']) {
     try {
       execFileSync(py, ['-c', 'import torch, torchvision, scipy'], { stdio: 'ignore' });
@@ -154,4 +156,15 @@ export async function compare(
   const r = ratio(netvis.median, t.median);
   progress(`${label}: netvis ${netvis.median} ms, PyTorch ${t.median} ms (${r}x)`);
   return (measured[label] = { netvis, torch: t, ratio: r, ratio_fastest: ratio(netvis.min, t.min) });
+}
+
+/** A batch of n uniform random 224×224 images in [-1, 1) and a one-hot seed per image (classes 0, 7, 14, …), as the PyTorch baselines use. */
+export function gradientBatch(n: number, classes = 1000): { x: Tensor; seed: Tensor } {
+  return {
+    x: { data: new Float32Array(n * 3 * 224 * 224).map(() => Math.random() * 2 - 1), dims: [n, 3, 224, 224] },
+    seed: oneHot(
+      Array.from({ length: n }, (_, i) => i * 7),
+      classes,
+    ),
+  };
 }

@@ -4,9 +4,12 @@
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import * as adversarial from './adversarial.js';
 import * as attribution from './attribution.js';
+import * as compile from './compile.js';
 import * as engine from './engine.js';
 import { measured, progress, TorchWorkloads } from './harness.js';
+import * as methods from './methods.js';
 import type { Suite } from './suite.js';
+import * as transformers from './transformers.js';
 import * as web from './web.js';
 
 // Add new suites here; mark those that take minutes `heavy: true`.
@@ -15,6 +18,10 @@ const suites: Record<string, Suite> = {
   web,
   adversarial,
   attribution,
+  transformers,
+  // Minutes each: full-size model exports and first calls in fresh processes; peer methods in fresh PyTorch processes.
+  compile: { ...compile, heavy: true },
+  methods: { ...methods, heavy: true },
 };
 
 const args = process.argv.slice(2);

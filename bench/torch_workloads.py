@@ -5,7 +5,8 @@ them with netvis's runs of the same workload (both engines then see the same loa
 The workloads compute what netvis computes, on the same SqueezeNet 1.1 weights and reference images:
 forward, input_gradient and class_visualization as ../shared/bench/torch_baseline.py does; PGD-L-inf and Fourier
 feature visualization as src/methods/adversarial/budgeted.ts and src/methods/featureviz/ run them; SmoothGrad and
-Integrated Gradients as src/methods/attribution/ batch them.
+Integrated Gradients as src/methods/attribution/ batch them; logits + input gradient of the architectures of
+../shared/fixtures/modern, built with torchvision's own classes as that README says (random weights, seed 0).
 
 Protocol (one JSON object per line): prints {"ready": true, "engine": ..., "threads": ...}; then for each request
 {"run": NAME, ...arguments} it runs the workload once and prints {"ms": wall milliseconds}; end of input ends it.
@@ -14,6 +15,8 @@ usage: /usr/bin/python3 bench/torch_workloads.py [--threads N]"""
 import argparse, json, math, os, random, sys, time
 import numpy as np, torch, torch.nn.functional as F, torchvision
 from scipy.ndimage import gaussian_filter1d
+from torchvision.models.convnext import CNBlockConfig, ConvNeXt
+from torchvision.models.vision_transformer import VisionTransformer
 
 here = os.path.dirname(os.path.abspath(__file__))
 shared = os.path.join(here, "..", "..", "shared")
@@ -186,10 +189,33 @@ def integrated_gradients(batch, steps=50):
     return run
 
 
+MODERN = {
+    "vit_small_patch16": lambda: VisionTransformer(
+        image_size=224, patch_size=16, num_layers=3, num_heads=4, hidden_dim=128, mlp_dim=256),
+    "convnext_mini": lambda: ConvNeXt([
+        CNBlockConfig(32, 64, 1), CNBlockConfig(64, 128, 1), CNBlockConfig(128, 256, 2), CNBlockConfig(256, None, 1)]),
+}
+
+
+def modern_input_gradient(model, n):
+    """d sum_i logits[i, 7i] / d input for n random images, on a modern fixture's architecture."""
+    torch.manual_seed(0)
+    net = MODERN[model]().eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    x = torch.randn(n, 3, 224, 224); targets = torch.arange(n) * 7
+
+    def run():
+        xx = x.clone().requires_grad_(True)
+        net(xx).gather(1, targets.view(-1, 1)).sum().backward()
+        return xx.grad
+    return run
+
+
 WORKLOADS = {
     "forward": forward, "input_gradient": input_gradient, "class_visualization": class_visualization,
     "pgd_linf": pgd_linf, "featureviz": featureviz, "smoothgrad": smoothgrad,
-    "integrated_gradients": integrated_gradients,
+    "integrated_gradients": integrated_gradients, "modern_input_gradient": modern_input_gradient,
 }
 made = {}
 print(json.dumps({"ready": True, "engine": f"torch {torch.__version__} cpu", "threads": torch.get_num_threads()}), flush=True)

@@ -46,3 +46,13 @@ export function l2Norm(x: Float32Array): number {
   for (let i = 0; i < x.length; i++) s += x[i] * x[i];
   return Math.sqrt(s);
 }
+
+/** `x` (count×…) grown to `size` rows by repeating its last row. */
+export function padBatch(x: Tensor, size: number): Tensor {
+  const [count, ...rest] = x.dims;
+  const per = x.data.length / count;
+  const data = new Float32Array(size * per);
+  data.set(x.data);
+  for (let i = count; i < size; i++) data.copyWithin(i * per, (count - 1) * per, count * per);
+  return { data, dims: [size, ...rest] };
+}

@@ -3,11 +3,11 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { findModel, modelSearchPath, ModelNotFoundError } from '../src/model/find.js';
+import { cacheDir, findModel, modelSearchPath, ModelNotFoundError } from '../src/model/find.js';
 import { ClassLabels, ClassLookupError } from '../src/model/labels.js';
 import { loadClassifier } from '../src/model/load.js';
 import { ModelError } from '../src/onnx/proto.js';
-import { FIXTURES, SHARED } from './support/shared.js';
+import { FIXTURES, ROOT, SHARED } from './support/shared.js';
 
 const imagenet = ClassLabels.fromJson(
   JSON.parse(readFileSync(join(SHARED, 'models', 'imagenet_classes.json'), 'utf8')),
@@ -28,19 +28,22 @@ test('unknown, ambiguous and out-of-range classes give helpful errors', () => {
     () => imagenet.resolve('stingrey'),
     (e: Error) => e instanceof ClassLookupError && /closest: 'stingray'/.test(e.message),
   );
-  assert.throws(() => imagenet.resolve('crane'), /ambiguous: give an index: 134 \(crane\); 517 \(crane\)/);
+  assert.throws(
+    () => imagenet.resolve('crane'),
+    /ambiguous: 'crane \(n02012849\)' \(134\), 'crane \(n03126707\)' \(517\); give a display name/,
+  );
   assert.throws(() => imagenet.resolve(1000), /out of range \(0 to 999\)/);
   assert.deepEqual(imagenet.closest('guitar', 2), ['acoustic guitar', 'electric guitar']);
 });
 
-test('models are found by path, then NETVIS_MODEL_DIR, then the user cache, then ../shared/models', () => {
+test('models are found by path, then NETVIS_MODEL_DIR, then the user cache, then the shipped models', () => {
   const home = mkdtempSync(join(tmpdir(), 'netvis-find-'));
   const modelDir = join(home, 'models');
   const cache = join(home, 'cache');
   mkdirSync(modelDir);
-  mkdirSync(join(cache, 'netvis'), { recursive: true });
+  mkdirSync(join(cache, 'netvis', 'added'), { recursive: true });
   const env = { XDG_CACHE_HOME: cache } as NodeJS.ProcessEnv;
-  assert.equal(findModel('squeezenet1_1', env), join(SHARED, 'models', 'squeezenet1_1.onnx'));
+  assert.equal(findModel('squeezenet1_1', env), join(ROOT, 'models', 'squeezenet1_1.onnx'));
   copyFileSync(join(FIXTURES, 'resblock.onnx'), join(cache, 'netvis', 'squeezenet1_1.onnx'));
   assert.equal(findModel('squeezenet1_1', env), join(cache, 'netvis', 'squeezenet1_1.onnx'));
   copyFileSync(join(FIXTURES, 'resblock.onnx'), join(modelDir, 'squeezenet1_1.onnx'));
@@ -48,17 +51,22 @@ test('models are found by path, then NETVIS_MODEL_DIR, then the user cache, then
     findModel('squeezenet1_1', { ...env, NETVIS_MODEL_DIR: modelDir }),
     join(modelDir, 'squeezenet1_1.onnx'),
   );
+  // `netvis models add` keeps each model in a folder of its name; $NETVIS_CACHE replaces the cache folder.
+  copyFileSync(join(FIXTURES, 'resblock.onnx'), join(cache, 'netvis', 'added', 'added.onnx'));
+  assert.equal(findModel('added', env), join(cache, 'netvis', 'added', 'added.onnx'));
+  assert.equal(cacheDir({ ...env, NETVIS_CACHE: modelDir }), modelDir);
   assert.equal(findModel(join(FIXTURES, 'vgg_head.onnx'), env), join(FIXTURES, 'vgg_head.onnx'));
-  assert.deepEqual(modelSearchPath({ ...env, NETVIS_MODEL_DIR: modelDir }).slice(0, 2), [
+  assert.deepEqual(modelSearchPath({ ...env, NETVIS_MODEL_DIR: modelDir }), [
     modelDir,
     join(cache, 'netvis'),
+    join(ROOT, 'models'),
   ]);
   assert.throws(
     () => findModel('resnet50', env),
     (e: Error) =>
       e instanceof ModelNotFoundError &&
       e.message.includes(join(cache, 'netvis')) &&
-      e.message.includes('scripts/export-torchvision.py'),
+      e.message.includes('netvis models add'),
   );
 });
 
@@ -89,7 +97,7 @@ test('a sidecar gives labels and preprocessing; bad sidecars and labels are refu
   );
   await assert.rejects(
     loadClassifier({ model }),
-    (e: Error) => e instanceof ModelError && /resize >= crop/.test(e.message),
+    (e: Error) => e instanceof ModelError && /0 < crop ≤ resize/.test(e.message),
   );
   writeFileSync(join(dir, 'tiny.json'), '{ not json');
   await assert.rejects(loadClassifier({ model }), /tiny\.json is not valid JSON/);

@@ -117,7 +117,7 @@ test('serve gives the app, onnxruntime-web, the model and the samples with the r
   assert.equal(config.preprocessing.crop, 224);
   const model = await get(server.url, config.model);
   assert.equal(model.status, 200);
-  assert.ok(model.body.equals(readFileSync(join(SHARED, 'models', 'squeezenet1_1.onnx'))));
+  assert.ok(model.body.equals(readFileSync(join(ROOT, 'models', 'squeezenet1_1.onnx'))));
   const labels = JSON.parse((await get(server.url, config.labels)).body.toString());
   assert.equal(labels.length, 1000);
   assert.equal(labels[6].names[0], 'stingray');
@@ -125,7 +125,7 @@ test('serve gives the app, onnxruntime-web, the model and the samples with the r
   const samples = JSON.parse((await get(server.url, '/samples/index.json')).body.toString()) as string[];
   assert.deepEqual(
     samples,
-    readdirSync(IMAGES)
+    readdirSync(join(ROOT, 'samples'))
       .filter((f) => /\.jpe?g$/i.test(f))
       .sort(),
   );

@@ -1,12 +1,16 @@
 // The web app in headless Chromium (Debian's /usr/bin/chromium through playwright-core), served by `netvis serve`.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { IMAGES, ROOT, runCli } from './support/shared.js';
+import sharp from 'sharp';
+import { centerCrop, decodeImage, IMAGENET_PREPROCESSING, resizeShorterSide } from '../src/image/index.js';
+import { loadImageBatch } from '../src/image/load.js';
+import { nodeBackend } from '../src/runtime/node.js';
+import { IMAGES, ROOT, runCli, SHARED } from './support/shared.js';
 
 const CHROMIUM = process.env.NETVIS_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -47,6 +51,34 @@ async function screenshots(view: string): Promise<void> {
   await page.setViewportSize(PHONE);
   await page.screenshot({ path: join(ARTIFACTS, `web-${view}-390x844.png`), fullPage: true });
   await page.setViewportSize(WIDE);
+}
+
+/** What the model sees of an image file on the CLI: decoded, resized and centre-cropped, as RGB bytes. */
+async function cliCrop(file: string | Uint8Array): Promise<Uint8Array> {
+  const p = IMAGENET_PREPROCESSING;
+  return centerCrop(resizeShorterSide(await decodeImage(file), p.resize), p.crop).data;
+}
+
+/**
+ * Of the pixels an overlay visibly colours (RGB change over 60), the fraction whose four neighbours are coloured too:
+ * about 0.1 for per-pixel speckle, 0.7 to 0.9 for maps that read as regions (measured on the 25 samples' saliency).
+ */
+function coherence(image: number[], shown: number[], size = 224): number {
+  const strong = Array.from({ length: size * size }, (_, i) => {
+    let d = 0;
+    for (let c = 0; c < 3; c++) d += Math.abs(shown[i * 4 + c] - image[i * 4 + c]);
+    return d > 60;
+  });
+  let count = 0;
+  let inner = 0;
+  for (let y = 1; y < size - 1; y++)
+    for (let x = 1; x < size - 1; x++) {
+      const i = y * size + x;
+      if (!strong[i]) continue;
+      count++;
+      if (strong[i - 1] && strong[i + 1] && strong[i - size] && strong[i + size]) inner++;
+    }
+  return inner / Math.max(1, count);
 }
 
 /** The input canvas and another canvas as RGBA bytes. */
@@ -147,6 +179,15 @@ test('a saliency overlay is drawn with non-uniform heat, and the opacity slider 
   assert.ok(Math.max(...change) > 100, 'the strongest attribution is clearly coloured');
   assert.ok(strong > 0.001 && strong < 0.9, `heat covers part of the image, not all or none (${strong})`);
   assert.ok(new Set(change).size > 50, 'many levels of heat');
+  // Readable by default: the heat forms regions, not speckle (smoothing off shows the speckle it replaces).
+  const byDefault = coherence(image, shown);
+  assert.ok(byDefault > 0.5, `coloured pixels form regions by default (coherence ${byDefault.toFixed(2)})`);
+  await page.uncheck('#attr-smooth');
+  await page.waitForSelector('#panel-attribution[data-state="done"]');
+  const speckle = coherence(image, await canvasPixels(overlay));
+  assert.ok(speckle < 0.3, `unsmoothed, the map is speckle (coherence ${speckle.toFixed(2)})`);
+  await page.check('#attr-smooth');
+  await page.waitForSelector('#panel-attribution[data-state="done"]');
 
   // Opacity 0 shows the image unchanged.
   await page.fill('#attr-opacity', '0');
@@ -323,6 +364,122 @@ test('class visualization pauses, resumes and stops', async () => {
   assert.equal(await page.isDisabled('#cv-stop'), true);
 });
 
+test('the page decodes as the CLI does: ICC profiles ignored, CMYK within one level', async () => {
+  // The hyena carries an sRGB profile and the chiton an Adobe RGB one; the CMYK hyena has real black ink (libvips's
+  // profile conversion), which Chromium converts with truncation where PIL rounds.
+  const cmyk = await sharp(join(IMAGES, 'n02117135_hyena.JPEG')).toColourspace('cmyk').jpeg().toBuffer();
+  const cases: { name: string; bytes: Buffer; maxDiff: number }[] = [
+    { name: 'n02117135_hyena.JPEG', bytes: readFileSync(join(IMAGES, 'n02117135_hyena.JPEG')), maxDiff: 0 },
+    { name: 'n01955084_chiton.JPEG', bytes: readFileSync(join(IMAGES, 'n01955084_chiton.JPEG')), maxDiff: 0 },
+    { name: 'hyena-cmyk.jpg', bytes: cmyk, maxDiff: 1 },
+  ];
+  for (const c of cases) {
+    await page.setInputFiles('#file', { name: c.name, mimeType: 'image/jpeg', buffer: c.bytes });
+    await page.waitForFunction(
+      (name) =>
+        document.querySelector('#input-name')?.textContent === name &&
+        document.querySelector('#top5')?.getAttribute('data-state') === 'done',
+      c.name,
+      LONG,
+    );
+    const shown = await canvasPixels('#input-canvas');
+    const expected = await cliCrop(c.bytes);
+    let worst = 0;
+    for (let i = 0, j = 0; j < expected.length; i += 4, j += 3)
+      for (let k = 0; k < 3; k++) worst = Math.max(worst, Math.abs(shown[i + k] - expected[j + k]));
+    assert.ok(worst <= c.maxDiff, `${c.name}: page and CLI pixels differ by up to ${worst}`);
+  }
+});
+
+test('the sample strip says how many samples there are and that it scrolls', async () => {
+  assert.match((await page.textContent('#samples-hint')) ?? '', /^25 samples · scroll sideways for more →$/);
+  const strip = await page.$eval('#samples', (el) => ({
+    scrollWidth: el.scrollWidth,
+    clientWidth: el.clientWidth,
+    overflow: getComputedStyle(el).overflowX,
+    more: (el as HTMLElement).dataset.more,
+  }));
+  assert.ok(strip.scrollWidth > strip.clientWidth, 'more samples than fit');
+  assert.equal(strip.overflow, 'scroll', 'a scrollbar is always shown');
+  assert.equal(strip.more, 'true', 'the right edge fades while samples are out of sight');
+  await page.$eval('#samples', (el) => el.scrollTo({ left: el.scrollWidth }));
+  await page.waitForSelector('#samples[data-more="false"]');
+  await page.$eval('#samples', (el) => el.scrollTo({ left: 0 }));
+  await page.waitForSelector('#samples[data-more="true"]');
+});
+
+test('an invalid target clears the previous fooling result and says why', async () => {
+  await page.click('#tab-fooling');
+  await page.fill('#fool-target', 'stingray');
+  await page.fill('#fool-max', '3');
+  await page.click('#fool-run');
+  await page.waitForSelector('#panel-fooling[data-state="done"]', LONG);
+  assert.notEqual(await page.textContent('#fool-result'), '', 'a result to go stale');
+  await page.fill('#fool-target', 'stingrayy');
+  await page.click('#fool-run');
+  await page.waitForSelector('#panel-fooling[data-state="invalid"]');
+  assert.match((await page.textContent('#fool-progress')) ?? '', /stingrayy/);
+  assert.equal(await page.textContent('#fool-result'), '', 'no old result under the message');
+  for (const id of ['#fool-image', '#fool-diff'])
+    assert.ok(
+      (await canvasPixels(id)).every((v) => v === 0),
+      `${id} is blank`,
+    );
+  await page.fill('#fool-max', '100');
+  await screenshots('invalid-target');
+});
+
+test('a failed upload clears the old image and everything about it, and Fool waits for a new image', async () => {
+  await page.click('#tab-attribution');
+  await page.waitForSelector('#attr-grid canvas[data-method="saliency"]', { state: 'attached' });
+  await page.setInputFiles('#file', {
+    name: 'broken.jpg',
+    mimeType: 'image/jpeg',
+    buffer: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00]),
+  });
+  await page.waitForSelector('#top5[data-state="error"]', { ...LONG, state: 'attached' });
+  assert.match((await page.textContent('#input-name')) ?? '', /^broken\.jpg: not an image/);
+  assert.ok(
+    (await canvasPixels('#input-canvas')).every((v) => v === 0),
+    'the old image is gone',
+  );
+  assert.equal(await page.$$eval('#top5 li', (lis) => lis.length), 0);
+  assert.equal(await page.$$eval('#attr-grid canvas', (cs) => cs.length), 0, 'no map of the old image');
+  assert.equal(await page.isDisabled('#attr-class'), true);
+  assert.match((await page.textContent('#attr-status')) ?? '', /^No image to explain/);
+  await screenshots('failed-upload');
+  await page.click('#tab-fooling');
+  assert.equal(await page.isDisabled('#fool-run'), true, 'nothing to fool');
+  assert.match((await page.textContent('#fool-progress')) ?? '', /^No image to fool/);
+  for (const id of ['#fool-original', '#fool-image', '#fool-diff'])
+    assert.ok(
+      (await canvasPixels(id)).every((v) => v === 0),
+      `${id} is blank`,
+    );
+  await screenshots('failed-upload-fooling');
+  // A new image brings everything back.
+  await page.click('[data-sample="n02441942_weasel.JPEG"]');
+  await page.waitForSelector('#top5[data-state="done"]', LONG);
+  assert.equal(await page.isEnabled('#fool-run'), true);
+  await page.click('#tab-attribution');
+});
+
+test('refused class-visualization settings leave no stale counter', async () => {
+  await page.click('#tab-classviz');
+  await page.fill('#cv-iterations', '100000');
+  await page.dispatchEvent('#cv-iterations', 'change');
+  await page.click('#cv-start');
+  await page.waitForSelector('#panel-classviz[data-state="invalid"]');
+  assert.match(
+    (await page.textContent('#cv-result')) ?? '',
+    /Iterations: expected a whole number from 1 to 2000/,
+  );
+  const status = (await page.textContent('#cv-status')) ?? '';
+  assert.doesNotMatch(status, /100000/);
+  assert.match(status, /^Iteration 0 \/ \d+$/);
+  await page.fill('#cv-iterations', '100');
+});
+
 test('asked for WebGPU where there is none, the page falls back to WASM and says so', async () => {
   const other = await context!.newPage();
   try {
@@ -333,6 +490,91 @@ test('asked for WebGPU where there is none, the page falls back to WASM and says
     assert.equal(await other.getAttribute('#backend', 'data-backend'), 'wasm');
     assert.match((await other.textContent('#backend')) ?? '', /^WASM · \d threads? \(WebGPU failed\)$/);
     assert.match((await other.getAttribute('#backend', 'title')) ?? '', /WebGPU could not run the model/);
+  } finally {
+    await other.close();
+  }
+});
+
+test("the fooling target's autocomplete tells the two cranes apart; either display name or wnid is taken", async () => {
+  await page.click('#tab-fooling');
+  await page.fill('#fool-target', 'crane');
+  await page.waitForSelector('#fool-target-list li[data-index="517"]');
+  const options = await page.$$eval('#fool-target-list li', (lis) =>
+    lis.filter((li) => ['134', '517'].includes(li.dataset.index!)).map((li) => li.textContent),
+  );
+  assert.deepEqual(options.sort(), ['crane (n02012849)', 'crane (n03126707)']);
+  await page.click('#fool-target-list li[data-index="517"]');
+  assert.equal(await page.inputValue('#fool-target'), 'crane (n03126707)');
+  for (const [typed, shown] of [
+    ['crane (n03126707)', 'crane (n03126707)'],
+    ['n02012849', 'crane (n02012849)'],
+  ]) {
+    await page.fill('#fool-target', typed);
+    // Every text the progress line shows, from the start of the run.
+    await page.evaluate(() => {
+      const line = document.querySelector('#fool-progress')!;
+      const texts: string[] = [];
+      (window as unknown as { foolTexts: string[] }).foolTexts = texts;
+      new MutationObserver(() => texts.push(line.textContent ?? '')).observe(line, { childList: true });
+    });
+    await page.click('#fool-run');
+    await page.waitForSelector('#panel-fooling[data-state="running"]');
+    await page.click('#fool-stop');
+    await page.waitForSelector('#panel-fooling:not([data-state="running"])', LONG);
+    const texts = await page.evaluate(() => (window as unknown as { foolTexts: string[] }).foolTexts);
+    assert.ok(texts.includes(`Fooling the model into "${shown}"…`), texts.join(' | '));
+  }
+});
+
+test("the user's own model (softmax_output.onnx, 10 labels) opens from a file input and shows its own probabilities", async () => {
+  const other = await context!.newPage();
+  try {
+    other.on('pageerror', (e) => pageErrors.push(e.message));
+    await other.goto(url);
+    await other.waitForSelector('body[data-ready="true"]', LONG);
+    await other.waitForSelector('#top5[data-state="done"]', LONG);
+    const model = join(SHARED, 'fixtures', 'import', 'softmax_output.onnx');
+    const names = Array.from({ length: 10 }, (_, i) => `shape ${i}`);
+    await other.setInputFiles('#model-file', [
+      { name: 'softmax_output.onnx', mimeType: 'application/octet-stream', buffer: readFileSync(model) },
+      { name: 'labels.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(names)) },
+    ]);
+    await other.waitForFunction(
+      () =>
+        document.querySelector('#model-name')?.textContent === 'softmax_output.onnx' &&
+        document.querySelector('#top5')?.getAttribute('data-state') === 'done' &&
+        document.querySelector('#top5 li')?.textContent?.includes('shape'),
+      null,
+      LONG,
+    );
+    assert.match(
+      (await other.textContent('#model-logits')) ?? '',
+      /^Logits: '\/net\/fc\/Gemm_output_0', the scores that the final Softmax turns into 'probs'/,
+    );
+    // The model's own output 'probs' on the same input (the first sample, preprocessed as the import decided: its
+    // fixed 32×32 input), run as the file is by onnxruntime-node.
+    const sample = join(
+      ROOT,
+      'samples',
+      (await other.getAttribute('.sample[aria-pressed="true"]', 'data-sample'))!,
+    );
+    const { tensor } = await loadImageBatch([sample], { ...IMAGENET_PREPROCESSING, resize: 37, crop: 32 });
+    const session = await nodeBackend.createSession(readFileSync(model));
+    const probs = (await session.run({ input: { type: 'float32', dims: tensor.dims, data: tensor.data } }))
+      .probs.data as Float32Array;
+    await session.release();
+    const shown = await other.$$eval('#top5 li', (lis) =>
+      lis.map((li) => ({ index: Number(li.dataset.index), probability: Number(li.dataset.probability) })),
+    );
+    assert.equal(shown.length, 5);
+    const order = Array.from(probs, (p, i) => ({ p, i })).sort((a, b) => b.p - a.p);
+    assert.deepEqual(
+      shown.map((s) => s.index),
+      order.slice(0, 5).map((o) => o.i),
+    );
+    for (const s of shown)
+      assert.ok(Math.abs(s.probability - probs[s.index]) < 1e-4, `${s.probability} vs ${probs[s.index]}`);
+    await other.screenshot({ path: join(ARTIFACTS, 'web-own-model-1280x800.png') });
   } finally {
     await other.close();
   }

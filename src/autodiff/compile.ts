@@ -4,7 +4,7 @@ import { cloneModel, ModelError, onnx } from '../onnx/proto.js';
 import { dataTypeCode, toNumbers } from '../onnx/tensor-proto.js';
 import { GraphBuilder } from './builder.js';
 import { emitHead, headNeedsLabels } from './heads.js';
-import { raiseOpset } from './opset.js';
+import { checkGradientOpset } from './opset.js';
 import { gradientRules } from './rules/index.js';
 import type { GradientSpec, ObjectiveHead, RuleContext, TensorInfo } from './types.js';
 
@@ -44,8 +44,8 @@ export function unsupportedOps(model: onnx.ModelProto): { opType: string; node: 
     .map((n) => ({ opType: n.opType, node: n.name }));
 }
 
-// Ops whose outputs never carry a gradient (they compute shapes and constants).
-const NO_GRADIENT = new Set(['Constant', 'ConstantOfShape', 'Shape', 'Size']);
+/** Ops whose outputs never carry a gradient (they compute shapes and constants). */
+export const NO_GRADIENT: ReadonlySet<string> = new Set(['Constant', 'ConstantOfShape', 'Shape', 'Size']);
 
 /**
  * Builds a model that outputs the original outputs plus the gradient of `Σ seed ⊙ d<seed>` with respect to
@@ -57,6 +57,7 @@ export function compileGradient(
   spec: GradientSpec,
   info: ReadonlyMap<string, TensorInfo>,
 ): CompiledGradient {
+  checkGradientOpset(source);
   const model = cloneModel(source);
   const graph = model.graph;
   const view = new GraphView(graph);
@@ -177,7 +178,6 @@ export function compileGradient(
   }
   graph.node.push(...b.nodes);
   graph.initializer.push(...b.initializers);
-  raiseOpset(model);
   return { model, seedInputs, gradOutputs, outputs: graph.output.map((o) => o.name), objective };
 
   // The head's nodes go first in the builder (they read only forward tensors), its logits gradient joins the parts.

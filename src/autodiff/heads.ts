@@ -149,10 +149,10 @@ class HeadGraph {
       b.constFloat([-Infinity], []),
       this.io.logits,
     ]);
-    return {
-      value: b.op1('ReduceMax', [masked], { axes: { ints: [1] }, keepdims: { i: 1 } }),
-      index: b.op1('ArgMax', [masked], { axis: { i: 1 }, keepdims: { i: 1 } }),
-    };
+    // The value is gathered at ArgMax's index rather than taken by ReduceMax, whose axes moved from an attribute to
+    // an input at opset 18: these nodes must be valid at every opset from GRADIENT_OPSET to NEWEST_OPSET.
+    const index = b.op1('ArgMax', [masked], { axis: { i: 1 }, keepdims: { i: 1 } });
+    return { value: b.op1('GatherElements', [masked, index], { axis: { i: 1 } }), index };
   }
 
   zeros(): string {

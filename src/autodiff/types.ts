@@ -1,7 +1,9 @@
 import type { Attributes } from '../onnx/attributes.js';
 import type { onnx } from '../onnx/proto.js';
-import type { ElementType, TypedData } from '../onnx/tensor-proto.js';
+import type { TensorInfo } from '../onnx/shape-inference.js';
 import type { GraphBuilder } from './builder.js';
+
+export type { TensorInfo };
 
 /** How gradients pass back through ReLU: autograd's rule, guided backprop's, or the deconvnet's. */
 export type ReluRule = 'standard' | 'guided' | 'deconvnet';
@@ -56,13 +58,6 @@ export interface GradientSpec {
   expose?: string[];
   /** Backward rule for Relu nodes; default `standard`. */
   relu?: ReluRule;
-}
-
-/** Static facts about one tensor at the shapes the graph is compiled for; `value` for integer tensors. */
-export interface TensorInfo {
-  type: ElementType;
-  dims: number[];
-  value?: TypedData;
 }
 
 /** What a gradient rule sees of the node it differentiates. */

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { deprocess } from '../image/preprocess.js';
-import { loadImageBatch } from '../image/load.js';
+import { imageBatch, readImages } from '../image/load.js';
 import type { AttackResult, PixelUnits } from '../methods/adversarial/attack.js';
 import { bim } from '../methods/adversarial/bim.js';
 import { carliniWagnerL2 } from '../methods/adversarial/carlini-wagner.js';
@@ -13,14 +13,17 @@ import { differenceImage, gridFigure } from '../render/figure.js';
 import { UsageError } from './errors.js';
 import {
   classifierFrom,
-  finiteNumber,
+  nonNegativeNumber,
+  numberFlag,
+  planOutputs,
   positiveInt,
+  positiveNumber,
   printJson,
   progressBar,
+  seedFlag,
   withInterrupt,
   withModelOptions,
   withProgressOption,
-  writeOutputs,
   type ModelFlags,
   type ProgressFlags,
 } from './shared.js';
@@ -115,8 +118,6 @@ function runAttack(
   }
 }
 
-const num = (flag: string) => finiteNumber(flag);
-
 /** `netvis attack IMAGE... --method M`: adversarial examples (FGSM, BIM, PGD L∞/L2, DeepFool, Carlini-Wagner L2). */
 export function attackCommand(): Command {
   return withProgressOption(
@@ -127,9 +128,15 @@ export function attackCommand(): Command {
         .addOption(new Option('--method <name>', 'attack').choices([...ATTACK_METHODS]).default('pgd'))
         .option('-t, --target <name|index|wnid>', 'class to reach (targeted attack); default: untargeted')
         .addOption(
-          new Option('--eps <n>', 'budget ε (L∞, or L2 for pgd-l2) in --units').argParser(num('--eps')),
+          new Option('--eps <n>', 'budget ε ≥ 0 (L∞, or L2 for pgd-l2) in --units').argParser(
+            nonNegativeNumber('--eps'),
+          ),
         )
-        .addOption(new Option('--step-size <n>', 'step length α in --units').argParser(num('--step-size')))
+        .addOption(
+          new Option('--step-size <n>', 'step length α > 0 in --units').argParser(
+            positiveNumber('--step-size'),
+          ),
+        )
         .addOption(
           new Option(
             '--steps <n>',
@@ -141,14 +148,20 @@ export function attackCommand(): Command {
             .choices(['0-255', '0-1'])
             .default('0-255'),
         )
-        .addOption(new Option('--seed <n>', 'seed of the random start').default(0).argParser(num('--seed')))
+        .addOption(
+          new Option('--seed <n>', 'seed of the random start (an integer)').default(0).argParser(seedFlag()),
+        )
         .option('--no-random-start', 'pgd, pgd-l2: start at the original image')
         .addOption(
-          new Option('--candidates <n>', 'deepfool: classes considered').argParser(
-            positiveInt('--candidates'),
+          new Option('--candidates <n>', 'deepfool: classes considered (at least 2)').argParser(
+            numberFlag('--candidates', { integer: true, min: 2 }),
           ),
         )
-        .addOption(new Option('--confidence <k>', 'cw: logit margin κ').argParser(num('--confidence')))
+        .addOption(
+          new Option('--confidence <k>', 'cw: logit margin κ ≥ 0').argParser(
+            nonNegativeNumber('--confidence'),
+          ),
+        )
         .addOption(
           new Option('--binary-steps <n>', 'cw: values of c tried').argParser(positiveInt('--binary-steps')),
         )
@@ -165,10 +178,14 @@ export function attackCommand(): Command {
       if (flags[key] !== undefined && !allowed.includes(key))
         throw new UsageError(`${name} does not apply to --method ${flags.method}`);
     }
+    const outputs = await planOutputs([{ flag: '-o', path: flags.output, format: 'png' }]);
+    const decoded = await readImages(images);
     const classifier = await classifierFrom(flags);
     try {
       const target = flags.target === undefined ? undefined : classifier.labels.resolve(flags.target).index;
-      const { tensor, crops } = await loadImageBatch(images, classifier.preprocessing);
+      if (flags.candidates !== undefined && flags.candidates > classifier.numClasses)
+        throw new UsageError(`--candidates must be at most the model's ${classifier.numClasses} classes`);
+      const { tensor, crops } = imageBatch(decoded, classifier.preprocessing);
       let bar: ReturnType<typeof progressBar> | undefined;
       const results = await withInterrupt((signal) =>
         runAttack(classifier, tensor, { ...flags, target: target?.toString() }, signal, (done, total) => {
@@ -187,7 +204,7 @@ export function attackCommand(): Command {
           { image: differenceImage(original, adversarial, 10), caption: 'Difference ×10' },
         ];
       });
-      await writeOutputs({ [flags.output]: await gridFigure(rows) });
+      await outputs.write({ [flags.output]: await gridFigure(rows) });
       const cls = (i: number) => ({ index: i, name: name(i) });
       const summary = {
         method: flags.method,

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { loadImageBatch } from '../image/load.js';
+import { imageBatch, readImages } from '../image/load.js';
 import { softmaxRows } from '../methods/common.js';
 import { classifierFrom, positiveInt, printJson, withModelOptions, type ModelFlags } from './shared.js';
 
@@ -11,7 +11,8 @@ interface ClassifyFlags extends ModelFlags {
 /** One image's top classes. */
 export interface Classification {
   image: string;
-  top: { index: number; label: string; probability: number }[];
+  /** `label` is the display name (told apart from classes sharing its name); `wnid` the WordNet id when the labels have one. */
+  top: { index: number; label: string; wnid?: string; probability: number }[];
 }
 
 /** `netvis classify IMAGE...`: top-k classes with softmax probabilities. */
@@ -19,15 +20,16 @@ export function classifyCommand(): Command {
   return withModelOptions(
     new Command('classify')
       .description('top-k classes of each image, with softmax probabilities')
-      .argument('<images...>', 'JPEG, PNG or WebP files')
+      .argument('<images...>', 'JPEG, PNG or WebP files, or .npy preprocessed 1×3×H×W tensors')
       .addOption(
         new Option('-k, --top <k>', 'how many classes per image').default(5).argParser(positiveInt('--top')),
       )
       .option('--json', 'print one JSON array on stdout'),
   ).action(async (images: string[], flags: ClassifyFlags) => {
+    const decoded = await readImages(images);
     const classifier = await classifierFrom(flags);
     try {
-      const { tensor } = await loadImageBatch(images, classifier.preprocessing);
+      const { tensor } = imageBatch(decoded, classifier.preprocessing);
       const probs = softmaxRows(await classifier.logits(tensor));
       const k = classifier.numClasses;
       const results: Classification[] = images.map((image, i) => {
@@ -41,6 +43,7 @@ export function classifyCommand(): Command {
           top: order.map(({ p, index }) => ({
             index,
             label: classifier.labels.name(index),
+            wnid: classifier.labels.classes[index].wnid,
             probability: Number(p.toFixed(6)),
           })),
         };

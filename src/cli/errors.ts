@@ -1,14 +1,30 @@
 import { ImageError } from '../image/decode.js';
 import { ClassLookupError } from '../model/labels.js';
+import { DownloadError } from '../model/download.js';
 import { ModelNotFoundError } from '../model/find.js';
 import { ModelError } from '../onnx/proto.js';
+import { NpyError } from '../util/npy.js';
 
 /** A mistake in how the command was called: printed without a stack trace, exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const EXPECTED = [UsageError, ImageError, ClassLookupError, ModelNotFoundError, ModelError];
+/** An output file that could not be written (disk full, folder removed meanwhile, ...): exit code 1. */
+export class OutputError extends Error {
+  override name = 'OutputError';
+}
+
+const EXPECTED = [
+  UsageError,
+  OutputError,
+  ImageError,
+  ClassLookupError,
+  ModelNotFoundError,
+  ModelError,
+  DownloadError,
+  NpyError,
+];
 
 /** Whether an error is one netvis expects (bad input) rather than a bug. */
 export function isExpected(err: unknown): boolean {

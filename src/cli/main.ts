@@ -12,6 +12,7 @@ import { isAbort, isExpected, UsageError } from './errors.js';
 import { attackCommand } from './attack.js';
 import { featurevizCommand } from './featureviz.js';
 import { robustnessCommand } from './robustness.js';
+import { modelsCommand } from './models.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -25,10 +26,9 @@ export function program(): Command {
     )
     .version(version)
     .option('--debug', 'show stack traces of errors')
-    .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
-      '\nModels are found by name in $NETVIS_MODEL_DIR, ~/.cache/netvis, then ../shared/models beside the checkout.\nExamples:\n  netvis classify cat.jpg --top 3\n  netvis report --out report/',
+      '\nModels are found by name in $NETVIS_MODEL_DIR, the cache ($NETVIS_CACHE, else ~/.cache/netvis), then the ones netvis ships (netvis models list).\nExamples:\n  netvis classify cat.jpg --top 3\n  netvis report --out report/',
     );
   for (const cmd of [
     reportCommand(),
@@ -42,10 +42,24 @@ export function program(): Command {
     attackCommand(),
     robustnessCommand(),
     featurevizCommand(),
+    modelsCommand(),
   ])
     root.addCommand(cmd);
-  root.exitOverride();
-  for (const cmd of root.commands) cmd.exitOverride();
+  const all = [root, ...root.commands, ...root.commands.flatMap((c) => c.commands)];
+  for (const cmd of all) {
+    const path = cmd === root ? [] : cmd.parent === root ? [cmd.name()] : [cmd.parent!.name(), cmd.name()];
+    const help = ['netvis', ...path, '--help'].join(' ');
+    // Commander's own errors (unknown option, missing argument) as one line, like netvis's.
+    cmd.exitOverride().configureOutput({
+      outputError: (str, write) =>
+        write(
+          `netvis: ${str
+            .replace(/^error: /, '')
+            .trim()
+            .replace(/\s*\n\s*/g, ' ')} (see ${help})\n`,
+        ),
+    });
+  }
   return root;
 }
 

@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { loadImageBatch } from '../image/load.js';
+import { imageBatch, readImages } from '../image/load.js';
 import { deprocess } from '../image/preprocess.js';
 import { makeFoolingImage } from '../methods/adversarial/fooling.js';
 import { saliency } from '../methods/attribution/saliency.js';
@@ -17,14 +17,15 @@ import { renderClassVisualization } from './classviz.js';
 import { UsageError } from './errors.js';
 import {
   classifierFrom,
+  planOutputs,
   positiveInt,
   printJson,
   progressBar,
   withInterrupt,
   withModelOptions,
   withProgressOption,
-  writeOutputs,
   type ModelFlags,
+  type OutputFormat,
   type ProgressFlags,
 } from './shared.js';
 
@@ -43,7 +44,13 @@ const CLASSVIZ_CLASSES = ['tarantula', 'electric guitar'];
 /** The first five images of a folder (sorted by name), or the files given. */
 function pickImages(source: string): string[] {
   const path = resolve(source);
-  const files = statSync(path).isDirectory()
+  let folder: boolean;
+  try {
+    folder = statSync(path).isDirectory();
+  } catch {
+    throw new UsageError(`--images ${source}: no such folder or file`);
+  }
+  const files = folder
     ? readdirSync(path)
         .filter((f) => IMAGE_FILE.test(f))
         .sort()
@@ -66,6 +73,19 @@ function labelFromName(classifier: Classifier, file: string): number | undefined
 
 const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
 
+// Every file of the report, in the order they are put in place: index.html last, so a folder with an index is complete.
+const REPORT_FILES: [string, OutputFormat][] = [
+  ['saliency.png', 'png'],
+  ['saliency-overlay.png', 'png'],
+  ['attribution.png', 'png'],
+  ['fooling.png', 'png'],
+  ...CLASSVIZ_CLASSES.flatMap((name): [string, OutputFormat][] => [
+    [`classviz-${slug(name)}.png`, 'png'],
+    [`classviz-${slug(name)}.gif`, 'gif'],
+  ]),
+  ['index.html', 'html'],
+];
+
 /** `netvis report`: the CS231n network-visualization lab on sample images, as an HTML report with its figures. */
 export function reportCommand(): Command {
   return withProgressOption(
@@ -77,7 +97,7 @@ export function reportCommand(): Command {
         .option('--out <dir>', 'folder for index.html and its figures', 'report')
         .option(
           '--images <dir|file>',
-          'images for the saliency and fooling sections (default: the sample images)',
+          'images for the saliency and fooling sections (default: the sample images netvis ships)',
         )
         .addOption(
           new Option('--iterations <n>', 'class-visualization steps')
@@ -90,6 +110,12 @@ export function reportCommand(): Command {
     const source = flags.images ?? sampleImageDir();
     if (!source) throw new UsageError('no sample images found: pass --images DIR (or set NETVIS_SAMPLES)');
     const files = pickImages(source);
+    const out = resolve(flags.out);
+    const planned = await planOutputs(
+      REPORT_FILES.map(([name, format]) => ({ flag: '--out', path: join(out, name), format })),
+      { flag: '--out', path: out },
+    );
+    const decoded = await readImages(files);
     const classifier = await classifierFrom(flags);
     const started = Date.now();
     const totalSteps = 2 + CLASSVIZ_CLASSES.length * flags.iterations;
@@ -99,7 +125,7 @@ export function reportCommand(): Command {
       const sections: ReportSection[] = [];
       const summary: Record<string, unknown> = {};
       await withInterrupt(async (signal) => {
-        const { tensor, crops } = await loadImageBatch(files, classifier.preprocessing);
+        const { tensor, crops } = imageBatch(decoded, classifier.preprocessing);
         const predicted = argmaxRows(await classifier.logits(tensor));
         const labels = files.map((f, i) => labelFromName(classifier, f) ?? predicted[i]);
         const sal = await saliency(classifier, tensor, labels);
@@ -222,9 +248,7 @@ export function reportCommand(): Command {
         },
         sections,
       });
-      const out = resolve(flags.out);
-      // index.html is written last: a report folder with an index is a complete one.
-      await writeOutputs(
+      await planned.write(
         Object.fromEntries(Object.entries(outputs).map(([name, data]) => [join(out, name), data])),
       );
       if (flags.json)

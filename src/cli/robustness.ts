@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { Command, Option } from 'commander';
-import { loadImageBatch } from '../image/load.js';
+import { imageBatch, readImages } from '../image/load.js';
 import type { PixelUnits } from '../methods/adversarial/attack.js';
 import {
   ATTACK_NORM,
@@ -12,13 +12,13 @@ import { linePlot } from '../render/plot.js';
 import { UsageError } from './errors.js';
 import {
   classifierFrom,
+  planOutputs,
   positiveInt,
   printJson,
   progressBar,
   withInterrupt,
   withModelOptions,
   withProgressOption,
-  writeOutputs,
   type ModelFlags,
   type ProgressFlags,
 } from './shared.js';
@@ -81,6 +81,8 @@ export function robustnessCommand(): Command {
         .option('--json', 'print the curve as JSON'),
     ),
   ).action(async (images: string[], flags: RobustnessFlags) => {
+    const outputs = await planOutputs([{ flag: '-o', path: flags.output, format: 'png' }]);
+    const decoded = await readImages(images);
     const classifier = await classifierFrom(flags);
     try {
       let labels: number[] | undefined;
@@ -92,7 +94,7 @@ export function robustnessCommand(): Command {
           return classifier.labels.resolve(wnid).index;
         });
       }
-      const { tensor } = await loadImageBatch(images, classifier.preprocessing);
+      const { tensor } = imageBatch(decoded, classifier.preprocessing);
       const bar = progressBar(new Set(flags.eps).size, `robustness ${flags.attack}`, flags);
       const curve = await withInterrupt((signal) =>
         robustnessCurve(classifier, tensor, {
@@ -106,23 +108,29 @@ export function robustnessCommand(): Command {
         }),
       ).finally(() => bar.stop());
       const norm = ATTACK_NORM[flags.attack] === 'linf' ? 'L∞' : 'L2';
+      // Without true labels, "accuracy" is how often the attacked prediction stays the clean one.
+      const against =
+        flags.labelsFrom === 'filename'
+          ? 'the labels in the file names'
+          : "the model's own predictions on the clean images";
       const png = await linePlot(
         [{ x: curve.eps, y: curve.accuracy, label: `${TITLES[flags.attack]} (${norm})` }],
         {
           title: `Robustness of ${basename(flags.model ?? 'squeezenet1_1', '.onnx')} on ${images.length} image${images.length === 1 ? '' : 's'}`,
           xLabel: `ε (${norm}, ${flags.units === '0-255' ? '0-255 pixel units' : '[0, 1] units'})`,
-          yLabel: 'accuracy',
+          yLabel: flags.labelsFrom === 'filename' ? 'accuracy' : 'agreement with clean predictions',
           yRange: [0, 1],
           xTicks: curve.eps,
           percent: true,
         },
       );
-      await writeOutputs({ [flags.output]: png });
+      await outputs.write({ [flags.output]: png });
       const summary = {
         attack: curve.attack,
         norm: curve.norm,
         units: curve.units,
         labelsFrom: flags.labelsFrom,
+        accuracyAgainst: against,
         eps: curve.eps,
         accuracy: curve.accuracy,
         cleanAccuracy: curve.cleanAccuracy,
@@ -135,6 +143,9 @@ export function robustnessCommand(): Command {
       };
       if (flags.json) printJson(summary);
       else {
+        process.stdout.write(
+          `accuracy against ${against}${flags.labelsFrom === 'filename' ? '' : ' (--labels-from filename for true labels)'}:\n`,
+        );
         for (const [i, e] of curve.eps.entries())
           process.stdout.write(`ε ${e}: accuracy ${(curve.accuracy[i] * 100).toFixed(1)} %\n`);
         process.stdout.write(`wrote ${flags.output}\n`);

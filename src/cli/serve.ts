@@ -84,6 +84,14 @@ export function resolveUnder(root: string, urlPath: string): string | 'forbidden
   return path;
 }
 
+function decodeURIComponentSafe(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
 /** `path` if it is a regular file whose real path (symbolic links followed) is inside `root`, else undefined. */
 async function fileInside(root: string, path: string): Promise<string | undefined> {
   try {
@@ -185,7 +193,7 @@ async function sampleNames(dir: string | undefined): Promise<string[]> {
 
 /**
  * Serves the web app from `appDir` at `/`, the classifier at `/model/` (`config.json` describing it, `model.onnx`,
- * `labels.json`) and the sample images at `/samples/` (`index.json` listing them). Nothing else on disk is reachable.
+ * its external data files, `labels.json`) and the sample images at `/samples/` (`index.json` listing them). Nothing else on disk is reachable.
  */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { appDir, classifier, samplesDir, host = '127.0.0.1', port = 8080 } = options;
@@ -202,7 +210,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     preprocessing: classifier.preprocessing,
     input: classifier.inputName,
     output: classifier.outputName,
+    layout: classifier.report?.input.layout,
   };
+  // The model's external data files, served beside model.onnx where its locations point.
+  const external = new Map(
+    (classifier.report?.externalData ?? []).map((location) => [
+      `/model/${location}`,
+      join(dirname(classifier.source), location),
+    ]),
+  );
   const loopbackOnly = isLoopback(host);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -222,6 +238,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (rawPath === '/model/config.json') return sendJson(res, config);
     if (rawPath === '/model/labels.json') return sendJson(res, labelsJson);
     if (rawPath === '/model/model.onnx') return sendFile(req, res, classifier.source, false);
+    const data = external.get(decodeURIComponentSafe(rawPath));
+    if (data) return sendFile(req, res, data, false);
     if (rawPath === '/samples/index.json') return sendJson(res, await sampleNames(samplesDir));
     let root = appDir;
     let rest = rawPath;
@@ -294,7 +312,11 @@ export function serveCommand(): Command {
         .argParser(portNumber),
     )
     .option('--host <address>', 'address to listen on; 0.0.0.0 serves the whole network', '127.0.0.1')
-    .option('-m, --model <name|path>', 'model name on the search path or an .onnx file', 'squeezenet1_1')
+    .option(
+      '-m, --model <name|path|url>',
+      'model name (see netvis models list), .onnx file, or https:// URL (cached on first use)',
+      'squeezenet1_1',
+    )
     .option(
       '--labels <file>',
       'class labels JSON (default: the model sidecar or imagenet_classes.json beside it)',

@@ -2,11 +2,15 @@ import { compileGradient, type CompiledGradient } from '../autodiff/compile.js';
 import { headNeedsLabels } from '../autodiff/heads.js';
 import type { ObjectiveHead, ReluRule, TensorInfo } from '../autodiff/types.js';
 import type { Preprocessing } from '../image/types.js';
+import { foldConstants } from '../onnx/fold.js';
+import { modelDownstreamOf } from '../onnx/downstream.js';
 import { GraphView } from '../onnx/graph.js';
 import { encodeModel, ModelError, type onnx } from '../onnx/proto.js';
 import type { Backend, RuntimeTensor, Session } from '../runtime/backend.js';
-import { probeTensorInfo } from '../runtime/probe.js';
-import type { Tensor } from '../tensor.js';
+import { tensorInfo } from '../runtime/probe.js';
+import { declaredDims } from '../onnx/shape.js';
+import { concatBatch, padBatch, sliceBatch, type Tensor } from '../tensor.js';
+import type { ImportReport } from './import.js';
 import type { ClassLabels } from './labels.js';
 
 /** What a classifier needs besides its graph. */
@@ -19,6 +23,8 @@ export interface ClassifierConfig {
   output?: string;
   /** Intra-op threads per session; default: the backend's (all cores in Node). */
   threads?: number;
+  /** What importing the model decided (`importModel`), when it was imported. */
+  report?: ImportReport;
 }
 
 /**
@@ -68,6 +74,8 @@ const MAX_SESSIONS = 6;
 
 const f32 = (t: Tensor): RuntimeTensor => ({ type: 'float32', dims: t.dims, data: t.data });
 const fromRuntime = (t: RuntimeTensor): Tensor => ({ data: t.data as Float32Array, dims: t.dims });
+const mapValues = (r: Record<string, Tensor>, fn: (t: Tensor, key: string) => Tensor) =>
+  Object.fromEntries(Object.entries(r).map(([k, t]) => [k, fn(t, k)]));
 
 /** An ONNX image classifier with labels, preprocessing, and gradients compiled into its graph on demand. */
 export class Classifier {
@@ -75,10 +83,15 @@ export class Classifier {
   readonly outputName: string;
   readonly labels: ClassLabels;
   readonly preprocessing: Preprocessing;
+  /** The batch size the graph's input fixes, or undefined when it is dynamic; runs are chunked to it. */
+  readonly fixedBatch?: number;
+  /** What importing the model decided, when it was imported. */
+  readonly report?: ImportReport;
   private readonly view: GraphView;
   private readonly sessions = new Map<string, Promise<Compiled>>();
   private readonly probes = new Map<string, Promise<Map<string, TensorInfo>>>();
   private forwardSession?: Promise<Session>;
+  private readonly downstreamSessions = new Map<string, Promise<Session>>();
 
   /** `source` names the model in messages (e.g. its path). */
   constructor(
@@ -96,6 +109,9 @@ export class Classifier {
       throw new ModelError(`${source}: no graph output '${this.outputName}'`);
     this.labels = config.labels;
     this.preprocessing = config.preprocessing;
+    this.report = config.report;
+    const batch = declaredDims(model.graph.input.find((i) => i.name === this.inputName))?.[0];
+    this.fixedBatch = typeof batch === 'number' ? batch : undefined;
   }
 
   /** Number of classes (the logits' width). */
@@ -111,11 +127,54 @@ export class Classifier {
     return node.output[0];
   }
 
-  /** Raw class scores N×classes for a normalised N×C×H×W batch. */
+  /**
+   * Raw class scores N×classes for a normalised N×C×H×W batch. Throws a ModelError if the runtime cannot run the
+   * model on it or if the model's scores do not match its labels in number.
+   */
   async logits(x: Tensor): Promise<Tensor> {
     this.forwardSession ??= this.openSession(this.model);
     const session = await this.forwardSession;
-    const out = await session.run({ [this.inputName]: f32(x) }, [this.outputName]);
+    let logits: Tensor;
+    try {
+      [{ logits }] = await this.inChunks(x, [], async (xs) => {
+        const out = await session.run({ [this.inputName]: f32(xs) }, [this.outputName]);
+        return [{ logits: fromRuntime(out[this.outputName]) }];
+      });
+    } catch (err) {
+      throw new ModelError(`${this.source}: ${this.backend.name} cannot run the model: ${firstLine(err)}`, {
+        cause: err,
+      });
+    }
+    if (logits.dims.length !== 2 || logits.dims[1] !== this.numClasses)
+      throw new ModelError(
+        `${this.source}: output '${this.outputName}' has dims [${logits.dims}], expected N×${this.numClasses} (one score per label)`,
+      );
+    return logits;
+  }
+
+  /**
+   * Raw class scores N×classes from a layer's values (`values`: N×… as the layer, given by module path or tensor name,
+   * produces them), running only the part of the graph after the layer (`modelDownstreamOf`; one session per layer,
+   * kept until `dispose`). For methods that change a layer's activations and ask what the rest of the model makes of
+   * them (Ablation-CAM). Throws a ModelError when the graph after the layer also reads the input by another path.
+   */
+  async logitsFrom(layer: string, values: Tensor): Promise<Tensor> {
+    const tensor = this.tensorFor(layer);
+    let session = this.downstreamSessions.get(tensor);
+    if (!session) {
+      session = (async () => {
+        let model: onnx.ModelProto;
+        try {
+          model = modelDownstreamOf(this.model, tensor);
+        } catch (err) {
+          throw new ModelError(`${this.source}: ${(err as Error).message}`);
+        }
+        return this.openSession(model);
+      })();
+      session.catch(() => this.downstreamSessions.delete(tensor));
+      this.downstreamSessions.set(tensor, session);
+    }
+    const out = await (await session).run({ [tensor]: f32(values) }, [this.outputName]);
     return fromRuntime(out[this.outputName]);
   }
 
@@ -151,6 +210,64 @@ export class Classifier {
     const seedRefs = Object.keys(request.seeds ?? {});
     if (seedRefs.length === 0 && !request.objective)
       throw new Error('gradients: give seeds or an objective, the backward pass needs somewhere to start');
+    const objective = request.objective;
+    if (objective) this.objectiveFeeds(objective, x.dims[0]); // checks the per-image numbers before any chunking
+    // The objective's per-image numbers travel as N-long rows beside the seeds, so fixed-batch chunks split them too.
+    const perImage = (v: readonly number[] | undefined): Tensor[] =>
+      v ? [{ data: Float32Array.from(v), dims: [v.length] }] : [];
+    const objectiveRows = objective
+      ? [...perImage(objective.classes), ...perImage(objective.labels), ...perImage(objective.weights)]
+      : [];
+    const [outputs, grads, loss] = await this.inChunks(
+      x,
+      [...seedRefs.map((r) => request.seeds![r]), ...objectiveRows],
+      async (xs, rows) => {
+        const chunkSeeds = Object.fromEntries(seedRefs.map((r, i) => [r, rows[i]]));
+        let chunkObjective: ObjectiveRequest | undefined;
+        if (objective) {
+          const values = rows.slice(seedRefs.length).map((t) => Array.from(t.data));
+          chunkObjective = {
+            head: objective.head,
+            classes: values.shift()!,
+            labels: objective.labels && values.shift(),
+            weights: objective.weights && values.shift(),
+          };
+        }
+        const r = await this.gradientsOnce(xs, { ...request, seeds: chunkSeeds, objective: chunkObjective });
+        const lossRows: Record<string, Tensor> = r.loss
+          ? { loss: { data: r.loss, dims: [r.loss.length] } }
+          : {};
+        return [r.outputs, r.grads, lossRows];
+      },
+    );
+    return loss.loss ? { outputs, grads, loss: loss.loss.data } : { outputs, grads };
+  }
+
+  /**
+   * `run(x, rows)` on the batch as it is, or, when the graph fixes the batch size and `x` has another, on chunks of
+   * that size of `x` and of the batch-first `rows` (the last chunk padded by repeating its last row), with the
+   * batch-first tensors it returns trimmed and joined.
+   */
+  private async inChunks(
+    x: Tensor,
+    rows: Tensor[],
+    run: (x: Tensor, rows: Tensor[]) => Promise<Record<string, Tensor>[]>,
+  ): Promise<Record<string, Tensor>[]> {
+    const size = this.fixedBatch;
+    const n = x.dims[0];
+    if (size === undefined || n === size) return run(x, rows);
+    const chunks: Record<string, Tensor>[][] = [];
+    for (let start = 0; start < n; start += size) {
+      const count = Math.min(size, n - start);
+      const fit = (t: Tensor) => padBatch(sliceBatch(t, start, count), size);
+      const out = await run(fit(x), rows.map(fit));
+      chunks.push(out.map((r) => mapValues(r, (t) => sliceBatch(t, 0, count))));
+    }
+    return chunks[0].map((first, i) => mapValues(first, (_, k) => concatBatch(chunks.map((c) => c[i][k]))));
+  }
+
+  private async gradientsOnce(x: Tensor, request: GradientRequest): Promise<GradientResult> {
+    const seedRefs = Object.keys(request.seeds ?? {});
     const seeds = seedRefs.map((r) => this.tensorFor(r));
     const wrtRefs = request.wrt ?? [this.inputName];
     const wrt = wrtRefs.map((r) => this.tensorFor(r));
@@ -221,26 +338,28 @@ export class Classifier {
     for (const e of all) await (await e.catch(() => undefined))?.session.release();
     if (this.forwardSession) await (await this.forwardSession).release();
     this.forwardSession = undefined;
+    const downstream = [...this.downstreamSessions.values()];
+    this.downstreamSessions.clear();
+    for (const s of downstream) await (await s.catch(() => undefined))?.release();
   }
 
   private async compile(dims: number[], spec: Parameters<typeof compileGradient>[1]): Promise<Compiled> {
     const probeKey = dims.join('x');
     let probe = this.probes.get(probeKey);
     if (!probe) {
-      const zeros: RuntimeTensor = {
-        type: 'float32',
-        dims,
-        data: new Float32Array(dims.reduce((a, b) => a * b, 1)),
-      };
-      probe = probeTensorInfo(this.backend, this.model, { [this.inputName]: zeros }).catch((err: Error) => {
+      const inputs = { [this.inputName]: { type: 'float32' as const, dims } };
+      probe = tensorInfo(this.backend, this.model, inputs).catch((err: Error) => {
         this.probes.delete(probeKey);
         throw err instanceof ModelError
           ? err
-          : new ModelError(`${this.source}: ${this.backend.name} cannot run the model: ${err.message}`);
+          : new ModelError(`${this.source}: ${this.backend.name} cannot run the model: ${firstLine(err)}`);
       });
       this.probes.set(probeKey, probe);
     }
-    const compiled = compileGradient(this.model, spec, await probe);
+    const info = await probe;
+    const compiled = compileGradient(this.model, spec, info);
+    // Compiled for these dims only: the shape arithmetic becomes constants (fewer nodes, faster session creation).
+    foldConstants(compiled.model.graph, info);
     return { session: await this.openSession(compiled.model), compiled };
   }
 
@@ -248,9 +367,9 @@ export class Classifier {
     try {
       return await this.backend.createSession(encodeModel(model), { threads: this.config.threads });
     } catch (err) {
-      throw new ModelError(
-        `${this.source}: ${this.backend.name} cannot run the model: ${(err as Error).message}`,
-      );
+      throw new ModelError(`${this.source}: ${this.backend.name} cannot run the model: ${firstLine(err)}`, {
+        cause: err,
+      });
     }
   }
 
@@ -261,4 +380,11 @@ export class Classifier {
       await (await oldest.catch(() => undefined))?.session.release();
     }
   }
+}
+
+// Engine messages can span lines; netvis errors are one.
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err)
+    .split('\n')[0]
+    .trim();
 }

@@ -1,3 +1,5 @@
+import { ModelError } from '../onnx/proto.js';
+
 /** One class of a classifier: its output index, optional WordNet id, and names (the first is the display name). */
 export interface ClassInfo {
   index: number;
@@ -24,10 +26,17 @@ function levenshtein(a: string, b: string): number {
   return prev[b.length];
 }
 
-/** The class labels of a classifier, with lookup by index, WordNet id or name. */
+/**
+ * The class labels of a classifier, with lookup by index, WordNet id or name. Classes that share their first name
+ * (ImageNet's two 'crane's and two 'maillot's) get display names that tell them apart: the name and, in brackets, a
+ * synonym of theirs that the others lack, else their WordNet id, else their index (`crane (n02012849)`,
+ * `maillot (tank suit)`).
+ */
 export class ClassLabels {
   private readonly byName = new Map<string, ClassInfo[]>();
   private readonly byWnid = new Map<string, ClassInfo>();
+  private readonly display: string[];
+  private readonly byDisplay = new Map<string, ClassInfo>();
 
   constructor(readonly classes: readonly ClassInfo[]) {
     for (const c of classes) {
@@ -39,11 +48,26 @@ export class ClassLabels {
         this.byName.set(key, list);
       }
     }
+    const sharing = new Map<string, ClassInfo[]>();
+    for (const c of classes) {
+      const key = c.names[0].toLowerCase();
+      sharing.set(key, [...(sharing.get(key) ?? []), c]);
+    }
+    this.display = classes.map((c) => {
+      const group = sharing.get(c.names[0].toLowerCase())!;
+      if (group.length === 1) return c.names[0];
+      const others = new Set(
+        group.filter((o) => o !== c).flatMap((o) => o.names.map((n) => n.toLowerCase())),
+      );
+      const own = c.names.slice(1).find((n) => !others.has(n.toLowerCase()));
+      return `${c.names[0]} (${own ?? c.wnid ?? `class ${c.index}`})`;
+    });
+    classes.forEach((c, i) => this.byDisplay.set(this.display[i].toLowerCase(), c));
   }
 
   /** Labels from JSON: `[{wnid, names}]` (netvis/ImageNet form) or a plain array of names. */
   static fromJson(json: unknown, source = 'labels'): ClassLabels {
-    if (!Array.isArray(json)) throw new Error(`${source}: expected a JSON array of class labels`);
+    if (!Array.isArray(json)) throw new ModelError(`${source}: expected a JSON array of class labels`);
     return new ClassLabels(
       json.map((entry, index): ClassInfo => {
         if (typeof entry === 'string') return { index, names: [entry] };
@@ -54,7 +78,7 @@ export class ClassLabels {
             names: entry.names.map(String),
           };
         }
-        throw new Error(`${source}: entry ${index} is neither a name nor {"wnid", "names": [...]}`);
+        throw new ModelError(`${source}: entry ${index} is neither a name nor {"wnid", "names": [...]}`);
       }),
     );
   }
@@ -63,12 +87,12 @@ export class ClassLabels {
     return this.classes.length;
   }
 
-  /** Display name of class `index` (its first name). */
+  /** Display name of class `index`: its first name, told apart from classes that share it. */
   name(index: number): string {
-    return this.classes[index]?.names[0] ?? `class ${index}`;
+    return this.display[index] ?? `class ${index}`;
   }
 
-  /** Resolves a class given as an index (number or digits), a WordNet id (`n01774750`) or a name (case-insensitive). */
+  /** Resolves a class given as an index (number or digits), a WordNet id (`n01774750`), a display name or a name (case-insensitive). */
   resolve(ref: string | number): ClassInfo {
     const text = String(ref).trim();
     if (/^\d+$/.test(text)) {
@@ -77,15 +101,17 @@ export class ClassLabels {
       return c;
     }
     const key = text.toLowerCase();
-    const byWnid = this.byWnid.get(key);
-    if (byWnid) return byWnid;
+    const exact = this.byWnid.get(key) ?? this.byDisplay.get(key);
+    if (exact) return exact;
     const matches = this.byName.get(key);
     if (matches?.length === 1) return matches[0];
     if (matches && matches.length > 1) {
       const primary = matches.filter((c) => c.names[0].toLowerCase() === key);
       if (primary.length === 1) return primary[0];
-      const options = matches.map((c) => `${c.index} (${c.names.join(', ')})`).join('; ');
-      throw new ClassLookupError(`class name '${text}' is ambiguous: give an index: ${options}`);
+      const options = matches.map((c) => `'${this.name(c.index)}' (${c.index})`).join(', ');
+      throw new ClassLookupError(
+        `class name '${text}' is ambiguous: ${options}; give a display name, a WordNet id or an index`,
+      );
     }
     throw new ClassLookupError(
       `unknown class '${text}'; closest: ${this.closest(key, 5)

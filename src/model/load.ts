@@ -1,38 +1,44 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { IMAGENET_PREPROCESSING, type Preprocessing } from '../image/types.js';
-import { decodeModel, ModelError } from '../onnx/proto.js';
+import type { Preprocessing } from '../image/types.js';
+import { ModelError } from '../onnx/proto.js';
 import type { Backend } from '../runtime/backend.js';
 import { nodeBackend } from '../runtime/node.js';
-import { Classifier } from './classifier.js';
+import { cachedModelFor, isModelUrl, type DownloadProgress } from './cache.js';
+import type { Classifier } from './classifier.js';
 import { DEFAULT_MODEL, findModel } from './find.js';
-import { ClassLabels } from './labels.js';
+import type { Layout } from './import.js';
+import { openClassifier, type ModelSidecar } from './open.js';
+import { checkShippedModel, shippedModelName, SHIPPED_MODEL_DIR } from './shipped.js';
+
+export type { ModelSidecar } from './open.js';
 
 /** Where to find a model and how to read it; every field is optional. */
 export interface LoadOptions {
-  /** A model name on the search path (default `squeezenet1_1`) or a path to an .onnx file. */
+  /** A model name (default `squeezenet1_1`, which ships with netvis), a path to an .onnx file, or an https:// URL (downloaded into the cache on first use). */
   model?: string;
-  /** Labels JSON file (`[{wnid, names}]` or `["name", ...]`); default: the sidecar's, else `imagenet_classes.json` beside the model. */
+  /** Labels JSON file (`[{wnid, names}]` or `["name", ...]`), or `imagenet` for the ImageNet labels netvis ships; default: the sidecar's, else `imagenet_classes.json` beside the model. */
   labels?: string;
-  /** Overrides of the sidecar's preprocessing (default: ImageNet's, resize 256 and crop 224). */
+  /** Overrides of the sidecar's preprocessing (default: ImageNet's, resize 256 and crop 224, or what a fixed input size says). */
   preprocessing?: Partial<Preprocessing>;
   input?: string;
+  /** The tensor holding the logits (default: found; see importModel). */
   output?: string;
+  /** Who named `output`, for the import report (e.g. '--logits'). */
+  outputNamedBy?: string;
+  layout?: Layout;
   threads?: number;
   backend?: Backend;
+  /** Progress of a download when `model` is a URL not yet in the cache. */
+  onDownload?: DownloadProgress;
 }
 
-/** The JSON sidecar `MODEL.json` beside `MODEL.onnx` that describes a classifier other than the default. */
-export interface ModelSidecar {
-  labels?: string | unknown[];
-  preprocessing?: Partial<Preprocessing>;
-  input?: string;
-  output?: string;
-  layout?: string;
-}
+/** The ImageNet labels shipped with netvis, for `--labels imagenet`. */
+export const IMAGENET_LABELS = join(SHIPPED_MODEL_DIR, 'imagenet_classes.json');
 
-async function readJson(path: string, what: string): Promise<unknown> {
+/** Reads and parses a JSON file; a ModelError names it (as `what`) when it cannot be read or parsed. */
+export async function readJson(path: string, what: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -46,64 +52,90 @@ async function readJson(path: string, what: string): Promise<unknown> {
   }
 }
 
-/** Loads a classifier: finds the model, reads its sidecar and labels, and checks the preprocessing. */
+/** The sidecar `MODEL.json` beside a model file, or {} when there is none. */
+export async function readSidecar(modelPath: string): Promise<{ path: string; sidecar: ModelSidecar }> {
+  const path = join(dirname(modelPath), `${basename(modelPath, '.onnx')}.json`);
+  const json = existsSync(path) ? await readJson(path, 'model sidecar') : {};
+  return { path, sidecar: checkSidecar(json, path) };
+}
+
+/**
+ * A model's labels JSON and where it came from: `labels` (a file, or `imagenet` for the shipped ImageNet labels),
+ * else the sidecar's (inline, or a file beside the model), else `imagenet_classes.json` beside the model. Throws a
+ * ModelError saying where it looked.
+ */
+export async function readLabels(
+  modelPath: string,
+  sidecarPath: string,
+  sidecar: ModelSidecar,
+  labels?: string,
+): Promise<{ json: unknown; source: string }> {
+  if (labels) {
+    const source = labels === 'imagenet' ? IMAGENET_LABELS : resolve(labels);
+    return { json: await readJson(source, 'labels file'), source };
+  }
+  if (Array.isArray(sidecar.labels)) return { json: sidecar.labels, source: sidecarPath };
+  const source = join(
+    dirname(modelPath),
+    typeof sidecar.labels === 'string' ? sidecar.labels : 'imagenet_classes.json',
+  );
+  if (!existsSync(source))
+    throw new ModelError(
+      `${modelPath}: no labels; looked for ${source} (give --labels FILE, or a sidecar ${sidecarPath} naming them)`,
+    );
+  return { json: await readJson(source, 'labels file'), source };
+}
+
+/** The model file a reference names: a URL (cached, downloaded on first use), a path, or a name on the search path. */
+export async function resolveModel(ref: string, onDownload?: DownloadProgress): Promise<string> {
+  return isModelUrl(ref) ? cachedModelFor(ref, { onProgress: onDownload }) : findModel(ref);
+}
+
+/**
+ * Loads a classifier: finds (or downloads) the model, checks a shipped model's SHA-256, reads its sidecar, labels and
+ * external data, and imports it (`openClassifier`). Throws ModelNotFoundError or a ModelError naming the file.
+ */
 export async function loadClassifier(options: LoadOptions = {}): Promise<Classifier> {
-  const path = findModel(options.model ?? DEFAULT_MODEL);
+  const path = await resolveModel(options.model ?? DEFAULT_MODEL, options.onDownload);
   const dir = dirname(path);
-  const sidecarPath = join(dir, `${basename(path, '.onnx')}.json`);
-  const sidecar = (
-    existsSync(sidecarPath) ? await readJson(sidecarPath, 'model sidecar') : {}
-  ) as ModelSidecar;
-  if (sidecar.layout && sidecar.layout !== 'NCHW') {
-    throw new ModelError(`${sidecarPath}: layout '${sidecar.layout}' is not supported (netvis feeds NCHW)`);
+  const { path: sidecarPath, sidecar } = await readSidecar(path);
+  const labels = await readLabels(path, sidecarPath, sidecar, options.labels);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw new ModelError(`${path} cannot be read: ${(err as Error).message}`);
   }
-  let labelsJson: unknown;
-  let labelsSource: string;
-  if (options.labels) {
-    labelsSource = resolve(options.labels);
-    labelsJson = await readJson(labelsSource, 'labels file');
-  } else if (Array.isArray(sidecar.labels)) {
-    labelsSource = sidecarPath;
-    labelsJson = sidecar.labels;
-  } else {
-    labelsSource = join(dir, typeof sidecar.labels === 'string' ? sidecar.labels : 'imagenet_classes.json');
-    if (!existsSync(labelsSource)) {
-      throw new ModelError(
-        `${path}: no labels; looked for ${labelsSource} (give --labels FILE or a sidecar ${sidecarPath})`,
-      );
-    }
-    labelsJson = await readJson(labelsSource, 'labels file');
-  }
-  const labels = ClassLabels.fromJson(labelsJson, labelsSource);
-  const preprocessing: Preprocessing = {
-    ...IMAGENET_PREPROCESSING,
-    ...sidecar.preprocessing,
-    ...options.preprocessing,
-  };
-  checkPreprocessing(preprocessing, sidecarPath);
-  const model = decodeModel(await readFile(path), path);
-  return new Classifier(
-    model,
+  const shipped = shippedModelName(path);
+  if (shipped) checkShippedModel(shipped, path, bytes);
+  return openClassifier(
     {
-      labels,
-      preprocessing,
-      input: options.input ?? sidecar.input,
-      output: options.output ?? sidecar.output,
-      threads: options.threads,
+      source: path,
+      bytes,
+      labels: labels.json,
+      labelsSource: labels.source,
+      sidecar,
+      readExternal: (location) => readFile(join(dir, location)),
     },
+    options,
     options.backend ?? nodeBackend,
-    path,
   );
 }
 
-function checkPreprocessing(p: Preprocessing, source: string): void {
-  const triple = (v: unknown) => Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number');
-  if (!triple(p.mean) || !triple(p.std) || p.std.some((s) => s <= 0)) {
-    throw new ModelError(`${source}: preprocessing mean and std must be three numbers each (std > 0)`);
-  }
-  if (!(p.crop > 0 && p.resize >= p.crop)) {
-    throw new ModelError(
-      `${source}: preprocessing needs crop > 0 and resize >= crop (got resize ${p.resize}, crop ${p.crop})`,
-    );
-  }
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The sidecar's JSON checked field by field: each is optional, but a field given must have its type. */
+function checkSidecar(json: unknown, source: string): ModelSidecar {
+  if (!isObject(json))
+    throw new ModelError(`${source}: expected a JSON object (labels, preprocessing, input, ...)`);
+  const { labels, preprocessing, input, output, layout } = json;
+  if (labels !== undefined && typeof labels !== 'string' && !Array.isArray(labels))
+    throw new ModelError(`${source}: "labels" must be a file name or an array of labels`);
+  if (preprocessing !== undefined && !isObject(preprocessing))
+    throw new ModelError(`${source}: "preprocessing" must be an object (resize, crop, mean, std)`);
+  for (const [key, value] of Object.entries({ input, output, layout }))
+    if (value !== undefined && typeof value !== 'string')
+      throw new ModelError(`${source}: "${key}" must be a string`);
+  return json as ModelSidecar;
 }

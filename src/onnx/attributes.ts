@@ -27,6 +27,11 @@ export class Attributes {
     return a ? a.ints.map(Number) : fallback;
   }
 
+  floats(name: string, fallback: number[]): number[] {
+    const a = this.byName.get(name);
+    return a ? [...a.floats] : fallback;
+  }
+
   string(name: string, fallback: string): string {
     const a = this.byName.get(name);
     return a ? new TextDecoder().decode(a.s) : fallback;
@@ -51,4 +56,21 @@ export function makeAttributes(attrs: Record<string, AttrValue>): onnx.Attribute
     if ('floats' in v) return onnx.AttributeProto.create({ name, type: T.FLOATS, floats: v.floats });
     return onnx.AttributeProto.create({ name, type: T.STRING, s: new TextEncoder().encode(v.s) });
   }) as onnx.AttributeProto[];
+}
+
+/** A node with the given attributes (as in makeAttributes). */
+export function makeNode(
+  opType: string,
+  name: string,
+  input: string[],
+  output: string[],
+  attrs: Record<string, AttrValue> = {},
+): onnx.NodeProto {
+  return onnx.NodeProto.create({
+    opType,
+    name,
+    input,
+    output,
+    attribute: makeAttributes(attrs),
+  }) as onnx.NodeProto;
 }

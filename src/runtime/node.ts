@@ -15,4 +15,6 @@ export const nodeBackend: Backend = ortBackend('onnxruntime-node', ort, (o) => (
   // visualization's step) and from other processes: without spinning, SqueezeNet's N=8 gradient took 34 % less CPU
   // and 37 % less wall time on a loaded 2-core machine.
   extra: { session: { intra_op: { allow_spinning: '0' } } },
+  // ONNX Runtime's own log lines (warnings, errors) would add to netvis's one-line messages, which carry its reason.
+  logSeverityLevel: 4,
 }));

@@ -1,8 +1,8 @@
 // What the views share: the worker, the labels, and the image the user picked.
 import type { RgbImage } from '../../src/image/types.js';
-import type { ClassLabels } from '../../src/model/labels.js';
 import type { WorkerClient } from './client.js';
-import type { ClassScore, MethodInfo } from './protocol.js';
+import { ClassLabels } from '../../src/model/labels.js';
+import type { ClassScore, MethodInfo, ModelInfo } from './protocol.js';
 
 /** The image the model is looking at. */
 export interface CurrentImage {
@@ -15,14 +15,34 @@ export interface CurrentImage {
 
 export class App {
   image?: CurrentImage;
+  labels: ClassLabels;
+  model: ModelInfo;
   private readonly listeners: ((image: CurrentImage) => void)[] = [];
   private readonly leaving: (() => void)[] = [];
+  private readonly modelListeners: ((model: ModelInfo) => void)[] = [];
+  private readonly cleared: (() => void)[] = [];
 
   constructor(
     readonly client: WorkerClient,
-    readonly labels: ClassLabels,
+    model: ModelInfo,
     readonly methods: readonly MethodInfo[],
-  ) {}
+  ) {
+    this.model = model;
+    this.labels = ClassLabels.fromJson(model.labels);
+  }
+
+  /** Calls `listener` whenever another model replaces the current one. */
+  onModel(listener: (model: ModelInfo) => void): void {
+    this.modelListeners.push(listener);
+  }
+
+  /** The worker now holds `model`: new labels, and every view starts over with it. */
+  setModel(model: ModelInfo): void {
+    this.leaveImage();
+    this.model = model;
+    this.labels = ClassLabels.fromJson(model.labels);
+    for (const l of this.modelListeners) l(model);
+  }
 
   /** Calls `listener` with every new image (and the current one, if any). */
   onImage(listener: (image: CurrentImage) => void): void {
@@ -37,6 +57,16 @@ export class App {
 
   leaveImage(): void {
     for (const l of this.leaving) l();
+  }
+
+  /** Calls `listener` when there is no image any more (the one picked could not be used): results about the old one go. */
+  onImageCleared(listener: () => void): void {
+    this.cleared.push(listener);
+  }
+
+  clearImage(): void {
+    this.image = undefined;
+    for (const l of this.cleared) l();
   }
 
   setImage(image: CurrentImage): void {

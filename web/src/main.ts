@@ -1,5 +1,4 @@
 import './style.css';
-import { ClassLabels } from '../../src/model/labels.js';
 import type { WebProvider } from '../../src/runtime/web.js';
 import { WorkerClient } from './client.js';
 import type { BackendInfo } from './protocol.js';
@@ -10,6 +9,7 @@ import { AttributionView } from './views/attribution.js';
 import { ClassvizView } from './views/classviz.js';
 import { FoolingView } from './views/fooling.js';
 import { InputView } from './views/input.js';
+import { ModelView } from './views/model.js';
 
 function showBackend(info: BackendInfo): void {
   const badge = byId('backend', HTMLElement);
@@ -44,8 +44,8 @@ async function start(): Promise<void> {
     provider,
   }).result;
   showBackend(init.backend);
-  byId('model-name', HTMLElement).textContent = init.modelName;
-  const app = new App(client, ClassLabels.fromJson(init.labels), init.methods);
+  const app = new App(client, init, init.methods);
+  new ModelView(app);
   setupTabs(byId('views', HTMLElement));
   new AttributionView(app);
   new FoolingView(app);

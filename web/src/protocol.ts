@@ -44,15 +44,21 @@ export type Request =
   | { type: 'attribute'; method: string; label: number }
   | { type: 'fool'; target: number; learningRate: number; maxIterations: number }
   | { type: 'classviz'; target: number; settings: ClassvizSettings }
-  | { type: 'gif' };
+  | { type: 'gif' }
+  | { type: 'model'; files: { name: string; bytes: ArrayBuffer }[] };
 
 /** Pause or resume the runtime (holding whichever job runs), or stop a job. */
 export type Control = 'pause' | 'resume' | 'stop';
 
-export interface InitResult {
-  backend: BackendInfo;
+/** The classifier the worker holds: its name, labels, and which tensor it uses as logits and why. */
+export interface ModelInfo {
   modelName: string;
   labels: ClassInfo[];
+  logits: string;
+}
+
+export interface InitResult extends ModelInfo {
+  backend: BackendInfo;
   methods: MethodInfo[];
 }
 
@@ -111,6 +117,7 @@ export interface ResultOf {
   fool: FoolResult;
   classviz: ClassvizResult;
   gif: { bytes: Uint8Array };
+  model: ModelInfo;
 }
 
 /** Inputs run so far (noisy copies, path points, occluded copies) of an attribution method's total. */

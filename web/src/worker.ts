@@ -1,13 +1,19 @@
 // The worker that owns the classifier: decoding, classification and every method run here, off the page's thread.
 import { decodeImageInBrowser } from '../../src/image/browser.js';
+import { checkModelInputSize } from '../../src/image/checks.js';
 import { deprocess, imageToTensor } from '../../src/image/preprocess.js';
 import { centerCrop, resizeShorterSide } from '../../src/image/resize.js';
 import type { RgbImage } from '../../src/image/types.js';
 import { makeFoolingImage } from '../../src/methods/adversarial/fooling.js';
+import { methodsFor } from '../../src/methods/attribution/registry.js';
 import { oneHot, softmaxRows } from '../../src/methods/common.js';
 import { classVisualization } from '../../src/methods/featureviz/class-visualization.js';
 import type { Classifier } from '../../src/model/classifier.js';
-import { loadClassifierFromUrl, type WebModelSource } from '../../src/model/load-web.js';
+import {
+  loadClassifierFromFiles,
+  loadClassifierFromUrl,
+  type WebModelSource,
+} from '../../src/model/load-web.js';
 import { encodeGif } from '../../src/render/animation.js';
 import type { Backend, Session } from '../../src/runtime/backend.js';
 import {
@@ -24,6 +30,7 @@ import type {
   ClassvizResult,
   Control,
   FromWorker,
+  ModelInfo,
   Request,
   ResultOf,
   ToWorker,
@@ -109,7 +116,8 @@ function gated(backend: Backend): Backend {
 }
 
 let classifier: Classifier | undefined;
-let source: WebModelSource;
+// Opens the current model again on another backend (after a WebGPU failure).
+let reopen: (backend: Backend) => Promise<Classifier>;
 let backendInfo: BackendInfo;
 let current: { x: Tensor; crop: RgbImage } | undefined;
 let gifFrames: RgbImage[] = [];
@@ -119,7 +127,15 @@ let running: { id: number; controller: AbortController } | undefined;
 const cancelled = new Set<number>();
 
 async function openClassifier(provider: WebProvider): Promise<Classifier> {
-  return loadClassifierFromUrl(source, gated(webBackend(provider)));
+  return reopen(gated(webBackend(provider)));
+}
+
+function modelInfo(c: Classifier, modelName: string): ModelInfo {
+  return {
+    modelName,
+    labels: [...c.labels.classes],
+    logits: c.report?.logits.reason ?? `'${c.outputName}'`,
+  };
 }
 
 function top(logits: Tensor, k = 5): ClassScore[] {
@@ -160,30 +176,37 @@ async function init(req: Extract<Request, { type: 'init' }>): Promise<ResultOf['
   const response = await fetch(req.configUrl);
   if (!response.ok) throw new Error(`${req.configUrl}: HTTP ${response.status}`);
   const config = (await response.json()) as WebModelSource;
-  source = {
+  const source = {
     ...config,
     model: new URL(config.model, req.configUrl).href,
     labels: new URL(config.labels, req.configUrl).href,
   };
+  reopen = (backend) => loadClassifierFromUrl(source, backend);
   const provider = await chooseWebProvider(req.provider);
   backendInfo = { provider, threads, crossOriginIsolated: globalThis.crossOriginIsolated };
   classifier = await openClassifier(provider);
+  // Attention methods are offered only for a model with global attention.
+  const usable = new Set((await methodsFor(classifier)).map((m) => m.name));
   return {
+    ...modelInfo(classifier, source.name ?? 'model'),
     backend: backendInfo,
-    modelName: source.name ?? 'model',
-    labels: [...classifier.labels.classes],
-    methods: ATTRIBUTION_METHODS.map(({ id, label, description, signed }) => ({
-      id,
-      label,
-      description,
-      signed,
-    })),
+    methods: ATTRIBUTION_METHODS.filter((m) => usable.has(m.id)).map(
+      ({ id, label, description, signed }) => ({
+        id,
+        label,
+        description,
+        signed,
+      }),
+    ),
   };
 }
 
 async function classifyImage(req: Extract<Request, { type: 'image' }>): Promise<ResultOf['image']> {
   const c = ready();
+  // Whatever happens to this image, the previous one is no longer what the page shows.
+  current = undefined;
   const img = await decodeImageInBrowser(new Blob([req.bytes]), req.name);
+  checkModelInputSize(img, req.name);
   const crop = centerCrop(resizeShorterSide(img, c.preprocessing.resize), c.preprocessing.crop);
   const x = imageToTensor(crop, c.preprocessing);
   const logits = await withFallback((cl) => cl.logits(x));
@@ -308,6 +331,19 @@ async function classviz(
   };
 }
 
+/** Replaces the classifier by the user's own model (files picked or dropped), imported as in Node. */
+async function openModel(req: Extract<Request, { type: 'model' }>): Promise<ResultOf['model']> {
+  const files = req.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) }));
+  const open = (backend: Backend) => loadClassifierFromFiles(files, backend);
+  const next = await open(gated(webBackend(backendInfo.provider)));
+  await classifier?.dispose();
+  classifier = next;
+  reopen = open;
+  current = undefined;
+  warm = false;
+  return modelInfo(next, files.find((f) => f.name.toLowerCase().endsWith('.onnx'))!.name);
+}
+
 function gif(): ResultOf['gif'] {
   if (gifFrames.length === 0) throw new Error('run a class visualization first');
   return { bytes: encodeGif(gifFrames, { delayMs: 80 }) };
@@ -327,6 +363,8 @@ async function perform(id: number, request: Request, signal: AbortSignal): Promi
       return classviz(id, request, signal);
     case 'gif':
       return gif();
+    case 'model':
+      return openModel(request);
   }
 }
 

@@ -1,6 +1,6 @@
 // What the attribution methods share: targets, batching, results.
 import type { Classifier } from '../../model/classifier.js';
-import { sliceBatch, type Tensor } from '../../tensor.js';
+import { padBatch, sliceBatch, type Tensor } from '../../tensor.js';
 import type { ReluRule } from '../../autodiff/types.js';
 import { argmaxRows, checkImageBatch, oneHot, resolveClasses, type ClassRef } from '../common.js';
 
@@ -123,12 +123,4 @@ export async function inputGradients(
   return { data: out, dims: [...images.dims] };
 }
 
-/** `x` (count×…) grown to `size` rows by repeating its last row. */
-export function padBatch(x: Tensor, size: number): Tensor {
-  const [count, ...rest] = x.dims;
-  const per = x.data.length / count;
-  const data = new Float32Array(size * per);
-  data.set(x.data);
-  for (let i = count; i < size; i++) data.copyWithin(i * per, (count - 1) * per, count * per);
-  return { data, dims: [size, ...rest] };
-}
+export { padBatch };

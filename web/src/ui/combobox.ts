@@ -87,8 +87,9 @@ export class ClassCombobox {
         li.setAttribute('aria-selected', String(i === this.active));
         li.dataset.position = String(i);
         li.dataset.index = String(m.info.index);
-        const primary = m.info.names[0];
-        li.textContent = m.name === primary ? primary : `${m.name} (${primary})`;
+        // The display name tells apart classes that share a name ('crane (n02012849)'); picking sets it.
+        const shown = this.labels()!.name(m.info.index);
+        li.textContent = m.name === m.info.names[0] ? shown : `${m.name} (${shown})`;
         return li;
       }),
     );

@@ -12,7 +12,10 @@ function sampleTitle(file: string): string {
 
 export class InputView {
   private serial = 0;
+  // What was loaded last, so that another model can look at the same image.
+  private last?: { name: string; bytes: () => Promise<ArrayBuffer> };
   private readonly samples = byId('samples', HTMLElement);
+  private readonly samplesHint = byId('samples-hint', HTMLElement);
   private readonly top5 = byId('top5', HTMLOListElement);
   private readonly caption = byId('input-name', HTMLElement);
   private readonly canvas = byId('input-canvas', HTMLCanvasElement);
@@ -38,6 +41,9 @@ export class InputView {
         if (f) void this.useFile(f);
       });
     }
+    app.onModel(() => {
+      if (this.last) void this.load(this.last.name, this.last.bytes);
+    });
   }
 
   /** Lists the samples and picks the first. */
@@ -63,8 +69,26 @@ export class InputView {
         return button;
       }),
     );
+    this.showScroll(names.length);
     if (names.length > 0) await this.useSample(names[0]);
     else this.caption.textContent = 'No sample images: drop or choose one';
+  }
+
+  /** Says how many samples there are and, while some are out of sight, that the strip scrolls (its edge fades). */
+  private showScroll(count: number): void {
+    const update = () => {
+      const { scrollLeft, scrollWidth, clientWidth } = this.samples;
+      const more = scrollLeft + clientWidth < scrollWidth - 1;
+      this.samples.dataset.more = String(more);
+      const hidden = scrollWidth > clientWidth + 1;
+      this.samplesHint.textContent =
+        count === 0
+          ? ''
+          : `${count} sample${count === 1 ? '' : 's'}${hidden ? ' · scroll sideways for more →' : ''}`;
+    };
+    this.samples.addEventListener('scroll', update, { passive: true });
+    new ResizeObserver(update).observe(this.samples);
+    update();
   }
 
   private async useSample(name: string): Promise<void> {
@@ -84,6 +108,7 @@ export class InputView {
 
   private async load(name: string, bytes: () => Promise<ArrayBuffer>): Promise<void> {
     const serial = ++this.serial;
+    this.last = { name, bytes };
     this.app.leaveImage();
     this.top5.dataset.state = 'loading';
     this.caption.textContent = `${name}: classifying…`;
@@ -93,7 +118,10 @@ export class InputView {
         .result;
       if (serial !== this.serial) return;
       drawRgb(this.canvas, result.crop);
-      this.canvas.setAttribute('aria-label', `${name}, as the model sees it (224×224)`);
+      this.canvas.setAttribute(
+        'aria-label',
+        `${name}, as the model sees it (${result.crop.width}×${result.crop.height})`,
+      );
       this.caption.textContent = name;
       renderScores(this.top5, result.top, (i) => this.app.name(i));
       this.top5.dataset.state = 'done';
@@ -103,6 +131,9 @@ export class InputView {
       this.top5.dataset.state = 'error';
       this.top5.replaceChildren();
       this.caption.textContent = (err as Error).message;
+      this.canvas.getContext('2d')?.clearRect(0, 0, this.canvas.width, this.canvas.height);
+      this.canvas.setAttribute('aria-label', 'No image: the file could not be used');
+      this.app.clearImage();
     }
   }
 }
