@@ -34,19 +34,6 @@ export function relativeL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return Math.sqrt(num / den);
 }
 
-/**
- * Errors against the float64 truth (relative L2) of netvis's float32 result and of PyTorch's float32 result, and
- * whether netvis's is within the tolerance the float32 reference itself needs: 2× PyTorch's error + 1e-6.
- */
-export function againstTruth(
-  ours: ArrayLike<number>,
-  torch32: ArrayLike<number>,
-  truth64: ArrayLike<number>,
-): { ours: number; torch: number; ok: boolean } {
-  const e = { ours: relativeL2(ours, truth64), torch: relativeL2(torch32, truth64) };
-  return { ...e, ok: e.ours <= 2 * e.torch + 1e-6 };
-}
-
 /** Median of numbers. */
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
