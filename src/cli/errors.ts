@@ -2,13 +2,29 @@ import { ImageError } from '../image/decode.js';
 import { ClassLookupError } from '../model/labels.js';
 import { ModelNotFoundError } from '../model/find.js';
 import { ModelError } from '../onnx/proto.js';
+import { DatabaseError, DatasetError, QueueError, TaskError } from '../runner/errors.js';
 
 /** A mistake in how the command was called: printed without a stack trace, exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const EXPECTED = [UsageError, ImageError, ClassLookupError, ModelNotFoundError, ModelError];
+const EXPECTED = [
+  UsageError,
+  ImageError,
+  ClassLookupError,
+  ModelNotFoundError,
+  ModelError,
+  DatasetError,
+  DatabaseError,
+  QueueError,
+  TaskError,
+];
+
+/** An interrupt after which the command kept what it had finished; the message says what and where. */
+export class InterruptedError extends Error {
+  override name = 'AbortError';
+}
 
 /** Whether an error is one netvis expects (bad input) rather than a bug. */
 export function isExpected(err: unknown): boolean {

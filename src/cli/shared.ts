@@ -32,19 +32,18 @@ export function finiteNumber(name: string): (value: string) => number {
   };
 }
 
-/** Adds --model, --labels and --threads. */
-export function withModelOptions(cmd: Command): Command {
+/** Adds --model, --labels and --threads (`threadsHelp` says what --threads means for the command). */
+export function withModelOptions(
+  cmd: Command,
+  threadsHelp = 'threads per ONNX Runtime session (default: all cores)',
+): Command {
   return cmd
     .option('-m, --model <name|path>', 'model name on the search path or an .onnx file', 'squeezenet1_1')
     .option(
       '--labels <file>',
       'class labels JSON (default: the model sidecar or imagenet_classes.json beside it)',
     )
-    .addOption(
-      new Option('--threads <n>', 'threads per ONNX Runtime session (default: all cores)').argParser(
-        positiveInt('--threads'),
-      ),
-    );
+    .addOption(new Option('--threads <n>', threadsHelp).argParser(positiveInt('--threads')));
 }
 
 /** Loads the classifier named by the model flags. */

@@ -1,0 +1,22 @@
+// A piscina worker thread: one classifier (its own ONNX Runtime sessions, `threads` intra-op threads) for every task.
+import { threadId } from 'node:worker_threads';
+import { workerData } from 'piscina';
+import { loadClassifier } from '../model/load.js';
+import type { Classifier } from '../model/classifier.js';
+import { runTask, type Task, type TaskResult } from './task.js';
+import type { PoolConfig, WorkerReply } from './pool.js';
+
+let classifier: Promise<Classifier> | undefined;
+
+/** Runs one task; errors come back as data so their class name survives the thread boundary. */
+export default async function run(task: Task): Promise<WorkerReply> {
+  const { model, labels, threads } = workerData as PoolConfig;
+  try {
+    classifier ??= loadClassifier({ model, labels, threads });
+    const result: TaskResult = await runTask(await classifier, task);
+    return { result, threadId };
+  } catch (err) {
+    const e = err as Error;
+    return { error: { name: e.name, message: e.message, stack: e.stack } };
+  }
+}
