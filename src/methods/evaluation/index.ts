@@ -10,7 +10,7 @@ export {
   modelRandomization,
   spearman,
   weightedLayers,
-  type Explainer,
   type RandomizationOptions,
   type RandomizationResult,
 } from './randomization.js';
+export { METRICS, type Explainer, type Metric, type MetricCategory, type MetricInput } from './registry.js';

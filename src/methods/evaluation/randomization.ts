@@ -4,9 +4,7 @@ import { decodeTensor, encodeTensor } from '../../onnx/tensor-proto.js';
 import type { Tensor } from '../../tensor.js';
 import { Random } from '../random.js';
 import { resolveTargets, type Target } from '../attribution/support.js';
-
-/** Computes one N×H×W map per image for given labels: the explanation method under test. */
-export type Explainer = (classifier: Classifier, images: Tensor, labels: number[]) => Promise<Tensor>;
+import type { Explainer } from './types.js';
 
 /** Options of the model-randomization check. */
 export interface RandomizationOptions {
@@ -111,8 +109,8 @@ export async function modelRandomization(
   const n = images.dims[0];
   const original = await explain(classifier, images, labels);
   const plane = original.data.length / n;
-  if (original.dims.length !== 3 || original.dims[0] !== n)
-    throw new Error(`modelRandomization: explain gave dims [${original.dims}], expected N×H×W`);
+  if (original.dims.length < 3 || original.dims[0] !== n)
+    throw new Error(`modelRandomization: explain gave dims [${original.dims}], expected N×H×W or N×3×H×W`);
   const all = weightedLayers(classifier.model);
   const count = layers ?? all.length;
   if (!(Number.isInteger(count) && count > 0 && count <= all.length))

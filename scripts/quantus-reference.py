@@ -1,0 +1,207 @@
+"""Records Quantus's scores on a small fixed case, for netvis's metric tests (test/metrics-quantus.test.ts).
+
+Run from the repository root with the peers laid out as ../shared/peers/README.md says:
+  PYTHONPATH=/work/peers/quantus /usr/bin/python3 scripts/quantus-reference.py
+Quantus commit 85bc29d137d8f42835dd392f5cc441ad61d6d1f1 (PyTorch 1.13, numpy 1.24, scipy 1.10, scikit-image 0.19).
+
+Writes test/fixtures/quantus/tiny.onnx (a 3-layer CNN, 10 classes, 3×48×48 inputs) and
+test/fixtures/quantus/reference.json: the inputs (2 images from ../shared/images, resized to 48×48 and normalised),
+labels, maps and masks, and per metric its settings and Quantus's per-image scores; for stochastic metrics the
+scores under numpy seeds 0..9. Quantus runs one image per call: its default normalisation divides a whole batch by
+the batch's largest value, netvis normalises each map, and the two agree on batches of one.
+"""
+import base64
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+from PIL import Image
+
+import quantus
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, 'test', 'fixtures', 'quantus')
+IMAGES = os.path.join(ROOT, '..', 'shared', 'images')
+NAMES = ['n01774750_tarantula.JPEG', 'n02643566_lionfish.JPEG']
+MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+SEEDS = range(10)
+
+
+class Tiny(nn.Module):
+    """Conv 3→8 (3×3, no padding: Input Invariance's bias shift is exact), ReLU, max-pool, conv 8→16, ReLU, mean, linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3)
+        self.relu1 = nn.ReLU()
+        self.pool = nn.MaxPool2d(2)
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1)
+        self.relu2 = nn.ReLU()
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.pool(self.relu1(self.conv1(x)))
+        x = self.relu2(self.conv2(x)).mean(dim=(2, 3))
+        return self.fc(x)
+
+
+def b64(a):
+    return base64.b64encode(np.ascontiguousarray(a, dtype='<f4').tobytes()).decode('ascii')
+
+
+def make_model():
+    torch.manual_seed(0)
+    model = Tiny()
+    with torch.no_grad():
+        model.fc.weight.mul_(8)  # logits that differ enough for the softmax to be far from uniform
+    model.eval()
+    torch.onnx.export(model, torch.zeros(1, 3, 48, 48), os.path.join(OUT, 'tiny.onnx'), opset_version=13,
+                      input_names=['input'], output_names=['logits'], dynamic_axes={'input': {0: 'n'}, 'logits': {0: 'n'}})
+    return model
+
+
+def load_images():
+    xs = []
+    for name in NAMES:
+        img = Image.open(os.path.join(IMAGES, name)).convert('RGB').resize((48, 48), Image.BILINEAR)
+        x = (np.asarray(img, dtype=np.float32) / 255 - MEAN) / STD
+        xs.append(x.transpose(2, 0, 1))
+    return np.stack(xs).astype(np.float32)
+
+
+def gradient(model, x, y):
+    x = torch.tensor(x, requires_grad=True)
+    logits = model(x)
+    logits[torch.arange(len(y)), torch.tensor(y)].sum().backward()
+    return x.grad.numpy()
+
+
+def saliency(model, inputs, targets, **_):
+    """netvis's saliency: |d logit / d x|, max over channels (N×H×W)."""
+    return np.abs(gradient(model, np.asarray(inputs, dtype=np.float32), np.asarray(targets))).max(axis=1)
+
+
+def input_x_gradient(model, inputs, targets, **_):
+    """Input × gradient summed over channels (N×H×W)."""
+    x = np.asarray(inputs, dtype=np.float32)
+    return (x * gradient(model, x, np.asarray(targets))).sum(axis=1)
+
+
+# Quantus at this commit needs scipy ≥ 1.9's pearsonr(axis=...) on Python ≥ 3.10; Debian's scipy 1.10 has none.
+# The same correlation, one row at a time:
+import scipy.stats
+import quantus.functions.similarity_func as similarity_func
+import quantus.metrics.faithfulness.faithfulness_correlation as faithfulness_correlation_module
+
+
+def pearson_rows(a, b, batched=False, **_):
+    if batched:
+        return np.array([scipy.stats.pearsonr(aa, bb)[0] for aa, bb in zip(a, b)])
+    return scipy.stats.pearsonr(a, b)[0]
+
+
+similarity_func.correlation_pearson = pearson_rows
+faithfulness_correlation_module.correlation_pearson = pearson_rows
+
+
+def per_image(make, x, y, a=None, s=None, explain=None, **call):
+    """Quantus's scores, one image per call (see the module docstring)."""
+    out = []
+    for i in range(len(x)):
+        r = make()(model=MODEL, x_batch=x[i:i + 1], y_batch=y[i:i + 1], a_batch=None if a is None else a[i:i + 1],
+                   s_batch=None if s is None else s[i:i + 1], explain_func=explain, channel_first=True, **call)
+        out.append(r)
+    return out
+
+
+def scalar(rs):
+    return [float(np.asarray(r).reshape(-1)[0]) for r in rs]
+
+
+def curves(rs):
+    return [np.asarray(r).reshape(-1).astype(float).tolist() for r in rs]
+
+
+def seeded(fn, seeds=SEEDS):
+    """fn() under numpy seeds 0..9: one list of per-image scores per seed."""
+    runs = []
+    for seed in seeds:
+        np.random.seed(seed)
+        runs.append(fn(seed))
+    return runs
+
+
+def main():
+    global MODEL
+    os.makedirs(OUT, exist_ok=True)
+    MODEL = make_model()
+    x = load_images()
+    with torch.no_grad():
+        y = MODEL(torch.tensor(x)).argmax(1).numpy()
+    # The maps under test, plus a little noise so that their values are distinct (some gradients are exactly 0) and
+    # orderings, numpy's unstable argsort's included, unambiguous.
+    rng = np.random.default_rng(0)
+
+    def distinct(m, low):
+        while True:
+            out = (m + rng.uniform(low, 1e-6, m.shape)).astype(np.float32)
+            if all(len(np.unique(r)) == r.size for r in out.reshape(len(out), -1)):
+                return out
+
+    sal = distinct(saliency(MODEL, x, y), 0)
+    ixg = distinct(input_x_gradient(MODEL, x, y), -1e-6)
+    n, _, h, w = x.shape
+    masks = np.zeros((n, 1, h, w), dtype=np.float32)
+    masks[0, 0, 10:30, 14:40] = 1
+    masks[1, 0, 4:24, 6:44] = 1
+    maps = {'saliency': sal, 'input-x-gradient': ixg}
+    cases = []
+
+    def case(metric, options, map_name, scores, **extra):
+        cases.append({'metric': metric, 'options': options, 'map': map_name, 'scores': scores, **extra})
+
+    Q = quantus
+    quiet = dict(disable_warnings=True)
+    for name, a in maps.items():
+        # Faithfulness
+        rs = per_image(lambda: Q.PixelFlipping(features_in_step=48, **quiet), x, y, a)
+        case('pixel-flipping', {'featuresInStep': 48}, name, [float(np.trapz(c)) for c in curves(rs)],
+             curves=curves(rs))
+        for patch in (8, 10):
+            rs = per_image(lambda: Q.RegionPerturbation(patch_size=patch, **quiet), x, y, a)
+            cs = curves(rs)
+            # The paper's AOPC: the mean of the drops f(x) − f(x_k) for k = 0 (no drop) .. L.
+            case('region-perturbation', {'patchSize': patch}, name, [sum(c) / (len(c) + 1) for c in cs], curves=cs)
+        rs = per_image(lambda: Q.Selectivity(patch_size=8, **quiet), x, y, a)
+        case('selectivity', {}, name, [float(np.trapz(c)) for c in curves(rs)], curves=curves(rs))
+        # Sparseness, Complexity, Effective Complexity, localisation: deterministic, no model.
+        case('sparseness', {}, name, scalar(per_image(lambda: Q.Sparseness(**quiet), x, y, a)))
+        case('complexity', {}, name, scalar(per_image(lambda: Q.Complexity(**quiet), x, y, a)))
+        case('effective-complexity', {}, name, scalar(per_image(lambda: Q.EffectiveComplexity(**quiet), x, y, a)))
+        for metric, make in [('pointing-game', lambda: Q.PointingGame(**quiet)),
+                             ('attribution-localisation', lambda: Q.AttributionLocalisation(**quiet)),
+                             ('top-k-intersection', lambda: Q.TopKIntersection(**quiet)),
+                             ('relevance-mass-accuracy', lambda: Q.RelevanceMassAccuracy(**quiet)),
+                             ('relevance-rank-accuracy', lambda: Q.RelevanceRankAccuracy(**quiet)),
+                             ('auc', lambda: Q.AUC(**quiet))]:
+            case(metric, {}, name, scalar(per_image(make, x, y, a, masks)))
+    with open(os.path.join(OUT, 'reference.json'), 'w') as f:
+        json.dump({
+            'quantus': '85bc29d137d8f42835dd392f5cc441ad61d6d1f1',
+            'made_by': 'scripts/quantus-reference.py',
+            'images': NAMES,
+            'dims': list(x.shape),
+            'x': b64(x),
+            'labels': y.tolist(),
+            'maps': {k: b64(v) for k, v in maps.items()},
+            'masks': b64(masks),
+            'cases': cases,
+        }, f, indent=1)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,161 @@
+// The attribution metrics by their CLI names (Quantus's, in kebab case), with what a runner needs to know of each.
+import { channelSum } from '../attribution/support.js';
+import { attributionLocalisation, attributionLocalisationDefaults } from './attribution-localisation.js';
+import { auc, aucDefaults } from './auc.js';
+import { complexity, complexityDefaults } from './complexity.js';
+import { perturbationCurves } from './deletion-insertion.js';
+import { effectiveComplexity, effectiveComplexityDefaults } from './effective-complexity.js';
+import { pixelFlipping, pixelFlippingDefaults } from './pixel-flipping.js';
+import { pointingGame, pointingGameDefaults } from './pointing-game.js';
+import { regionPerturbation, regionPerturbationDefaults } from './region-perturbation.js';
+import { relevanceMassAccuracy, relevanceMassAccuracyDefaults } from './relevance-mass-accuracy.js';
+import { relevanceRankAccuracy, relevanceRankAccuracyDefaults } from './relevance-rank-accuracy.js';
+import { selectivity, selectivityDefaults } from './selectivity.js';
+import { sparseness, sparsenessDefaults } from './sparseness.js';
+import { metricOptions } from './support.js';
+import { topKIntersection, topKIntersectionDefaults } from './top-k-intersection.js';
+import type { Metric, MetricInput } from './types.js';
+
+export type { Explainer, Metric, MetricCategory, MetricInput } from './types.js';
+
+const curveDefaults = { steps: 100, blurSigma: 5 };
+
+/** Deletion or insertion AUC through netvis's RISE curves; 3-channel maps are summed over channels first. */
+function riseAuc(kind: 'deletion' | 'insertion') {
+  return async (input: MetricInput, options?: Record<string, unknown>): Promise<number[]> => {
+    const o = metricOptions(`${kind}-auc`, curveDefaults, options);
+    const maps = input.maps.dims.length === 4 ? channelSum(input.maps) : input.maps;
+    const r = await perturbationCurves(input.classifier, input.images, maps, kind, input.labels, {
+      ...o,
+      batchSize: input.batchSize,
+      onStep: input.onStep,
+      signal: input.signal,
+    });
+    return r.auc;
+  };
+}
+
+/** Every metric by CLI name. */
+export const METRICS: Record<string, Metric> = {
+  'pixel-flipping': {
+    name: 'Pixel-Flipping',
+    category: 'faithfulness',
+    direction: 'lower',
+    paper:
+      'Bach et al. 2015, On pixel-wise explanations for non-linear classifier decisions by layer-wise relevance propagation',
+    options: pixelFlippingDefaults,
+    evaluate: (input, o) => pixelFlipping(input, o),
+  },
+  'region-perturbation': {
+    name: 'Region Perturbation',
+    category: 'faithfulness',
+    direction: 'higher',
+    paper: 'Samek et al. 2017, Evaluating the visualization of what a deep neural network has learned',
+    options: regionPerturbationDefaults,
+    evaluate: (input, o) => regionPerturbation(input, o),
+  },
+  selectivity: {
+    name: 'Selectivity',
+    category: 'faithfulness',
+    direction: 'lower',
+    paper: 'Montavon et al. 2018, Methods for interpreting and understanding deep neural networks',
+    options: selectivityDefaults,
+    evaluate: (input, o) => selectivity(input, o),
+  },
+  'deletion-auc': {
+    name: 'Deletion AUC',
+    category: 'faithfulness',
+    direction: 'lower',
+    paper: 'Petsiuk et al. 2018, RISE: Randomized input sampling for explanation of black-box models',
+    options: curveDefaults,
+    evaluate: riseAuc('deletion'),
+  },
+  'insertion-auc': {
+    name: 'Insertion AUC',
+    category: 'faithfulness',
+    direction: 'higher',
+    paper: 'Petsiuk et al. 2018, RISE: Randomized input sampling for explanation of black-box models',
+    options: curveDefaults,
+    evaluate: riseAuc('insertion'),
+  },
+  sparseness: {
+    name: 'Sparseness',
+    category: 'complexity',
+    direction: 'higher',
+    paper: 'Chalasani et al. 2020, Concise explanations of neural networks using adversarial training',
+    options: sparsenessDefaults,
+    evaluate: (input, o) => sparseness(input, o),
+  },
+  complexity: {
+    name: 'Complexity',
+    category: 'complexity',
+    direction: 'lower',
+    paper: 'Bhatt et al. 2020, Evaluating and aggregating feature-based model explanations',
+    options: complexityDefaults,
+    evaluate: (input, o) => complexity(input, o),
+  },
+  'effective-complexity': {
+    name: 'Effective Complexity',
+    category: 'complexity',
+    direction: 'lower',
+    paper: 'Nguyen & Martínez 2020, On quantitative aspects of model interpretability',
+    options: effectiveComplexityDefaults,
+    evaluate: (input, o) => effectiveComplexity(input, o),
+  },
+  'pointing-game': {
+    name: 'Pointing-Game',
+    category: 'localisation',
+    direction: 'higher',
+    paper: 'Zhang et al. 2018, Top-down neural attention by excitation backprop',
+    needsMasks: true,
+    options: pointingGameDefaults,
+    evaluate: (input, o) => pointingGame(input, o),
+  },
+  'attribution-localisation': {
+    name: 'Attribution Localisation',
+    category: 'localisation',
+    direction: 'higher',
+    paper: 'Kohlbrenner et al. 2020, Towards best practice in explaining neural network decisions with LRP',
+    needsMasks: true,
+    options: attributionLocalisationDefaults,
+    evaluate: (input, o) => attributionLocalisation(input, o),
+  },
+  'top-k-intersection': {
+    name: 'Top-K Intersection',
+    category: 'localisation',
+    direction: 'higher',
+    paper: 'Theiner et al. 2022, Interpretable semantic photo geolocation',
+    needsMasks: true,
+    options: topKIntersectionDefaults,
+    evaluate: (input, o) => topKIntersection(input, o),
+  },
+  'relevance-mass-accuracy': {
+    name: 'Relevance Mass Accuracy',
+    category: 'localisation',
+    direction: 'higher',
+    paper:
+      'Arras et al. 2022, CLEVR-XAI: a benchmark dataset for the ground truth evaluation of neural network explanations',
+    needsMasks: true,
+    options: relevanceMassAccuracyDefaults,
+    evaluate: (input, o) => relevanceMassAccuracy(input, o),
+  },
+  'relevance-rank-accuracy': {
+    name: 'Relevance Rank Accuracy',
+    category: 'localisation',
+    direction: 'higher',
+    paper:
+      'Arras et al. 2022, CLEVR-XAI: a benchmark dataset for the ground truth evaluation of neural network explanations',
+    needsMasks: true,
+    options: relevanceRankAccuracyDefaults,
+    evaluate: (input, o) => relevanceRankAccuracy(input, o),
+  },
+  auc: {
+    name: 'AUC',
+    category: 'localisation',
+    direction: 'higher',
+    paper: 'Fawcett 2006, An introduction to ROC analysis',
+    needsMasks: true,
+    options: aucDefaults,
+    evaluate: (input, o) => auc(input, o),
+  },
+};

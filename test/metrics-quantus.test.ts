@@ -1,0 +1,84 @@
+// Every metric against Quantus's scores on a small fixed case (test/fixtures/quantus, made by scripts/quantus-reference.py).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { IMAGENET_PREPROCESSING } from '../src/image/types.js';
+import { Classifier } from '../src/model/classifier.js';
+import { ClassLabels } from '../src/model/labels.js';
+import { saliency } from '../src/methods/attribution/saliency.js';
+import { METRICS } from '../src/methods/evaluation/registry.js';
+import type { MetricInput } from '../src/methods/evaluation/types.js';
+import { decodeModel } from '../src/onnx/proto.js';
+import { nodeBackend } from '../src/runtime/node.js';
+import type { Tensor } from '../src/tensor.js';
+import { ROOT } from './support/shared.js';
+
+const DIR = join(ROOT, 'test', 'fixtures', 'quantus');
+
+interface Case {
+  metric: string;
+  options: Record<string, unknown>;
+  map: string;
+  scores: number[];
+  curves?: number[][];
+}
+
+interface Reference {
+  quantus: string;
+  dims: number[];
+  x: string;
+  labels: number[];
+  maps: Record<string, string>;
+  masks: string;
+  cases: Case[];
+}
+
+const reference = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8')) as Reference;
+
+function floats(b64: string): Float32Array {
+  const bytes = Buffer.from(b64, 'base64');
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4).slice();
+}
+
+const [n, , h, w] = reference.dims;
+const images: Tensor = { data: floats(reference.x), dims: reference.dims };
+const maps = Object.fromEntries(
+  Object.entries(reference.maps).map(([k, v]) => [k, { data: floats(v), dims: [n, h, w] }]),
+) as Record<string, Tensor>;
+const masks: Tensor = { data: floats(reference.masks), dims: [n, h, w] };
+
+let tiny: Classifier;
+before(() => {
+  const model = decodeModel(readFileSync(join(DIR, 'tiny.onnx')), 'tiny.onnx');
+  const labels = new ClassLabels(
+    Array.from({ length: 10 }, (_, index) => ({ index, names: [`class ${index}`] })),
+  );
+  tiny = new Classifier(model, { labels, preprocessing: IMAGENET_PREPROCESSING }, nodeBackend, 'tiny.onnx');
+});
+after(() => tiny.dispose());
+
+const explainSaliency: MetricInput['explain'] = async (c, x, labels) => (await saliency(c, x, labels)).maps;
+
+function input(map: string): MetricInput {
+  return {
+    classifier: tiny,
+    images,
+    maps: maps[map],
+    labels: reference.labels,
+    explain: explainSaliency,
+    masks,
+  };
+}
+
+describe(`deterministic metrics equal Quantus ${reference.quantus.slice(0, 7)}'s scores within 1e-4`, () => {
+  for (const c of reference.cases) {
+    if (!METRICS[c.metric]) continue;
+    test(`${c.metric} ${JSON.stringify(c.options)} on the ${c.map} map`, async () => {
+      const got = await METRICS[c.metric].evaluate(input(c.map), c.options);
+      got.forEach((v, i) =>
+        assert.ok(Math.abs(v - c.scores[i]) <= 1e-4, `image ${i}: netvis ${v}, Quantus ${c.scores[i]}`),
+      );
+    });
+  }
+});
