@@ -1,18 +1,14 @@
 import { Command, Option } from 'commander';
 import { loadImageBatch } from '../image/load.js';
 import type { RgbImage } from '../image/types.js';
-import { deconvnet } from '../methods/attribution/deconvnet.js';
-import { gradCamPlusPlus } from '../methods/attribution/gradcam-plus-plus.js';
-import { gradCam } from '../methods/attribution/gradcam.js';
-import { guidedBackprop } from '../methods/attribution/guided-backprop.js';
-import { guidedGradCam } from '../methods/attribution/guided-gradcam.js';
-import { inputXGradient } from '../methods/attribution/input-x-gradient.js';
-import { integratedGradients, type IntegrationRule } from '../methods/attribution/integrated-gradients.js';
-import { occlusion } from '../methods/attribution/occlusion.js';
-import { saliency } from '../methods/attribution/saliency.js';
-import { smoothGrad } from '../methods/attribution/smoothgrad.js';
-import { channelSum, resolveTargets, type AttributionOptions } from '../methods/attribution/support.js';
-import { varGrad } from '../methods/attribution/vargrad.js';
+import type { IntegrationRule } from '../methods/attribution/integrated-gradients.js';
+import {
+  ATTRIBUTION_METHODS,
+  attributionMethod,
+  methodsInGridOrder,
+  type MethodSettings,
+} from '../methods/attribution/registry.js';
+import { channelSum, resolveTargets } from '../methods/attribution/support.js';
 import type { Classifier } from '../model/classifier.js';
 import { COLORMAP_NAMES, type ColormapName, type SignMode } from '../render/colormap.js';
 import { methodGrid, type MapStyle, type MethodRow } from '../render/method-grid.js';
@@ -34,70 +30,9 @@ import {
   type ProgressFlags,
 } from './shared.js';
 
-/** The methods `netvis attribute --method` knows, in the order of the comparison grid. */
-export const ATTRIBUTION_METHODS = [
-  'saliency',
-  'smoothgrad',
-  'vargrad',
-  'ig',
-  'input-x-gradient',
-  'guided-backprop',
-  'deconvnet',
-  'gradcam',
-  'gradcam++',
-  'guided-gradcam',
-  'occlusion',
-] as const;
-
-/** One of `ATTRIBUTION_METHODS`. */
-export type AttributionMethod = (typeof ATTRIBUTION_METHODS)[number];
-
-const TITLES: Record<AttributionMethod, string> = {
-  saliency: 'Saliency',
-  smoothgrad: 'SmoothGrad',
-  vargrad: 'VarGrad',
-  ig: 'Integrated Gradients',
-  'input-x-gradient': 'Input × Gradient',
-  'guided-backprop': 'Guided Backprop',
-  deconvnet: 'Deconvnet',
-  gradcam: 'Grad-CAM',
-  'gradcam++': 'Grad-CAM++',
-  'guided-gradcam': 'Guided Grad-CAM',
-  occlusion: 'Occlusion',
-};
-
-// How each method's map is drawn unless told otherwise: magnitudes in 'hot'; the CAMs over the image, as their
-// paper shows them; occlusion signed (red: hiding the region lowers the score, blue: raises it).
-const STYLES: Record<AttributionMethod, MapStyle> = {
-  saliency: {},
-  smoothgrad: {},
-  vargrad: {},
-  ig: {},
-  'input-x-gradient': {},
-  'guided-backprop': {},
-  deconvnet: {},
-  gradcam: { overlay: true, sign: 'positive' },
-  'gradcam++': { overlay: true, sign: 'positive' },
-  'guided-gradcam': {},
-  occlusion: { sign: 'all' },
-};
-
-/** The method settings the CLI and the report pass on; each has the method's own default. */
-export interface MethodSettings extends AttributionOptions {
-  layer?: string;
-  samples?: number;
-  noiseLevel?: number;
-  steps?: number;
-  baseline?: 'black' | 'blur' | 'uniform';
-  rule?: IntegrationRule;
-  window?: number;
-  stride?: number;
-  seed?: number;
-}
-
 /** One method's maps for a batch, and what to report about each image. */
 export interface MethodRun {
-  method: AttributionMethod;
+  method: string;
   title: string;
   /** N×3×H×W or N×H×W as the method returns them. */
   maps: Tensor;
@@ -108,76 +43,18 @@ export interface MethodRun {
   notes: string[];
 }
 
-/** Runs one attribution method on a batch for fixed labels. */
+/** Runs one registered attribution method on a batch for fixed labels. */
 export async function runMethod(
   classifier: Classifier,
-  method: AttributionMethod,
+  method: string,
   images: Tensor,
   labels: number[],
   settings: MethodSettings,
 ): Promise<MethodRun> {
-  const run = (maps: Tensor, details = labels.map(() => ({})), notes = labels.map(() => '')): MethodRun => ({
-    method,
-    title: TITLES[method],
-    maps,
-    style: STYLES[method],
-    details,
-    notes,
-  });
-  const { layer, samples, noiseLevel, steps, baseline, rule, window, stride, seed, ...common } = settings;
-  switch (method) {
-    case 'saliency':
-      return run(
-        (await saliency(classifier, images, labels, { batchSize: common.batchSize, signal: common.signal }))
-          .maps,
-      );
-    case 'smoothgrad':
-      return run(
-        (await smoothGrad(classifier, images, labels, { ...common, samples, noiseLevel, seed })).maps,
-      );
-    case 'vargrad':
-      return run((await varGrad(classifier, images, labels, { ...common, samples, noiseLevel, seed })).maps);
-    case 'ig': {
-      const r = await integratedGradients(classifier, images, labels, {
-        ...common,
-        steps,
-        baseline,
-        rule,
-        seed,
-      });
-      return run(
-        r.maps,
-        r.gaps.map((gap, i) => ({ completenessGap: gap, baselineScore: r.baselineScores[i] })),
-        r.gaps.map((gap) => `gap ${(gap * 100).toFixed(1)}%`),
-      );
-    }
-    case 'input-x-gradient':
-      return run((await inputXGradient(classifier, images, labels, common)).maps);
-    case 'guided-backprop':
-      return run((await guidedBackprop(classifier, images, labels, common)).maps);
-    case 'deconvnet':
-      return run((await deconvnet(classifier, images, labels, common)).maps);
-    case 'gradcam':
-    case 'gradcam++':
-    case 'guided-gradcam': {
-      const fn = { gradcam: gradCam, 'gradcam++': gradCamPlusPlus, 'guided-gradcam': guidedGradCam }[method];
-      const r = await fn(classifier, images, labels, { ...common, layer });
-      const [, h, w] = r.layerMaps.dims;
-      return run(
-        r.maps,
-        labels.map(() => ({ layer: r.layer, layerSize: [h, w] })),
-        labels.map(() => `${r.layer}, ${h}×${w}`),
-      );
-    }
-    case 'occlusion': {
-      const r = await occlusion(classifier, images, labels, { ...common, window, stride });
-      return run(
-        r.maps,
-        labels.map(() => ({ positions: r.positions })),
-        labels.map(() => ''),
-      );
-    }
-  }
+  const entry = attributionMethod(method);
+  if (!entry) throw new UsageError(`unknown attribution method '${method}'`);
+  const out = await entry.run(classifier, images, labels, settings);
+  return { method, title: entry.title, style: { ...entry.display }, ...out };
 }
 
 /** A display map per image (N×H×W): channels summed, as absolute values for sign 'absolute' (the default). */
@@ -225,15 +102,15 @@ export function comparisonGrid(
 }
 
 /** The methods named by `--method` (a name, a comma-separated list, or 'all'). */
-export function parseMethods(value: string): AttributionMethod[] {
-  if (value === 'all') return [...ATTRIBUTION_METHODS];
+export function parseMethods(value: string): string[] {
+  if (value === 'all') return methodsInGridOrder().map((m) => m.name);
   const names = value.split(',').map((s) => s.trim());
   for (const name of names)
-    if (!(ATTRIBUTION_METHODS as readonly string[]).includes(name))
+    if (!attributionMethod(name))
       throw new UsageError(
-        `--method: unknown method '${name}'; expected ${ATTRIBUTION_METHODS.join(', ')} or all`,
+        `--method: unknown method '${name}'; expected ${ATTRIBUTION_METHODS.map((m) => m.name).join(', ')} or all`,
       );
-  return names as AttributionMethod[];
+  return names;
 }
 
 /** Targets from `--target` for `count` images: one for all or one per image; undefined for the predicted classes. */
@@ -323,7 +200,7 @@ export function settingsFrom(flags: Omit<MethodSettings, 'onStep' | 'signal'>): 
 /** Runs `methods` one after another with a progress bar each and an abort signal. */
 export async function runMethods(
   classifier: Classifier,
-  methods: AttributionMethod[],
+  methods: string[],
   images: Tensor,
   labels: number[],
   settings: MethodSettings,
@@ -363,7 +240,8 @@ export async function attributionReportSection(
   signal: AbortSignal,
 ): Promise<{ section: ReportSection; files: Record<string, Uint8Array>; summary: Record<string, unknown> }> {
   const runs: MethodRun[] = [];
-  for (const method of ATTRIBUTION_METHODS)
+  const methods = methodsInGridOrder().map((m) => m.name);
+  for (const method of methods)
     runs.push(await runMethod(classifier, method, images, labels, { ...REPORT_SETTINGS, signal }));
   const captions = labels.map((l) => classifier.labels.name(l));
   const png = await comparisonGrid(crops, captions, runs, { clip: 99 });
@@ -372,7 +250,7 @@ export async function attributionReportSection(
   const worstGap = (Math.max(...gaps) * 100).toFixed(1);
   return {
     files: { 'attribution.png': png },
-    summary: { methods: [...ATTRIBUTION_METHODS], gradCamLayer: layer, igMaxGap: Math.max(...gaps) },
+    summary: { methods, gradCamLayer: layer, igMaxGap: Math.max(...gaps) },
     section: {
       title: 'Attribution methods compared',
       text:
@@ -412,7 +290,7 @@ export function attributeCommand(): Command {
           .argument('<images...>', 'JPEG, PNG or WebP files')
           .option(
             '--method <name>',
-            `${ATTRIBUTION_METHODS.join('|')}, a comma-separated list, or all`,
+            `${ATTRIBUTION_METHODS.map((m) => m.name).join('|')}, a comma-separated list, or all`,
             'saliency',
           ),
       )

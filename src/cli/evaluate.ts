@@ -9,15 +9,8 @@ import {
 import { modelRandomization, type RandomizationResult } from '../methods/evaluation/randomization.js';
 import { Random } from '../methods/random.js';
 import type { Tensor } from '../tensor.js';
-import {
-  parseMethods,
-  runMethod,
-  settingsFrom,
-  targetsFrom,
-  withMethodOptions,
-  type AttributionMethod,
-  type MethodSettings,
-} from './attribute.js';
+import { parseMethods, runMethod, settingsFrom, targetsFrom, withMethodOptions } from './attribute.js';
+import type { MethodSettings } from '../methods/attribution/registry.js';
 import { UsageError } from './errors.js';
 import {
   classifierFrom,
@@ -92,7 +85,7 @@ export function evaluateCommand(): Command {
       const settings = settingsFrom(flags);
       const results: Record<string, Partial<Record<Check, PerturbationResult | RandomizationResult>>> = {};
       await withInterrupt(async (signal) => {
-        const explain = async (method: AttributionMethod, c = classifier, x = tensor, l = labels) =>
+        const explain = async (method: string, c = classifier, x = tensor, l = labels) =>
           channelSum((await runMethod(c, method, x, l, { ...settings, signal })).maps, true);
         const curves = checks.filter((c): c is PerturbationMetric => c !== 'randomization');
         const entries: [string, () => Promise<Tensor>][] = methods.map((m) => [m, () => explain(m)]);
@@ -114,7 +107,7 @@ export function evaluateCommand(): Command {
             results[name].randomization = await modelRandomization(
               classifier,
               tensor,
-              (c, x, l) => explain(name as AttributionMethod, c, x, l),
+              (c, x, l) => explain(name, c, x, l),
               {
                 target: labels,
                 layers: flags.layers,

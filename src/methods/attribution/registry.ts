@@ -1,0 +1,269 @@
+// Every attribution method netvis offers, by the name the CLI, the report, the runner and the web app know it by.
+// A method is registered here once: its title, family, paper, how its map is shown, and one uniform call.
+import type { Classifier } from '../../model/classifier.js';
+import type { Tensor } from '../../tensor.js';
+import { deconvnet } from './deconvnet.js';
+import { gradCamPlusPlus } from './gradcam-plus-plus.js';
+import { gradCam } from './gradcam.js';
+import { guidedBackprop } from './guided-backprop.js';
+import { guidedGradCam } from './guided-gradcam.js';
+import { inputXGradient } from './input-x-gradient.js';
+import { integratedGradients, type IntegrationRule } from './integrated-gradients.js';
+import { occlusion } from './occlusion.js';
+import { saliency } from './saliency.js';
+import { smoothGrad } from './smoothgrad.js';
+import type { AttributionOptions } from './support.js';
+import { varGrad } from './vargrad.js';
+import type { CamResult } from './cam.js';
+
+/** What a method's map is made from: input gradients, a layer's activations, relevance rules, perturbed inputs, attention. */
+export type MethodFamily = 'gradient' | 'cam' | 'relevance' | 'perturbation' | 'attention';
+
+/** The families in the order a comparison shows them. */
+export const METHOD_FAMILIES: readonly MethodFamily[] = [
+  'gradient',
+  'cam',
+  'relevance',
+  'perturbation',
+  'attention',
+];
+
+/** The settings a caller may give any method; each method reads those it knows and has its own defaults. */
+export interface MethodSettings extends AttributionOptions {
+  /** CAM layer by module path or tensor name. */
+  layer?: string;
+  /** Noisy copies (SmoothGrad, VarGrad). */
+  samples?: number;
+  /** Noise σ as a fraction of the image's range (SmoothGrad, VarGrad). */
+  noiseLevel?: number;
+  /** Integrated Gradients path points. */
+  steps?: number;
+  /** Integrated Gradients baseline. */
+  baseline?: 'black' | 'blur' | 'uniform';
+  /** Integrated Gradients quadrature. */
+  rule?: IntegrationRule;
+  /** Occlusion square side, pixels. */
+  window?: number;
+  /** Occlusion stride, pixels. */
+  stride?: number;
+  /** Seed of every random draw. */
+  seed?: number;
+}
+
+/** How a method's map is shown unless the user says otherwise. */
+export interface DisplayHints {
+  /** Part of a signed map shown; default 'absolute' (magnitudes). */
+  sign?: 'absolute' | 'positive' | 'negative' | 'all';
+  /** Blend on the image, as CAM papers show their maps; default false. */
+  overlay?: boolean;
+}
+
+/** One method's maps for a batch and what to report about each image. */
+export interface MethodOutput {
+  /** N×3×H×W or N×H×W at the input's resolution, as the method returns them. */
+  maps: Tensor;
+  /** Per image: method-specific facts for JSON and sidecars (layer, completeness gap, …). */
+  details: Record<string, unknown>[];
+  /** Per image: a short note for a figure caption, or ''. */
+  notes: string[];
+}
+
+/** An attribution method as the CLI, the report, the runner and the web app call it. */
+export interface AttributionMethodEntry {
+  /** The CLI name (`netvis attribute --method NAME`). */
+  name: string;
+  /** The name to show: the paper's. */
+  title: string;
+  family: MethodFamily;
+  /** Where it comes from: authors and year. */
+  paper: string;
+  /** One sentence: what the map is. */
+  description: string;
+  display: DisplayHints;
+  /** Maps of `images` (N×3×H×W, normalised) explaining `labels` (one class per image). */
+  run(
+    classifier: Classifier,
+    images: Tensor,
+    labels: number[],
+    settings: MethodSettings,
+  ): Promise<MethodOutput>;
+}
+
+const blank = (labels: number[]) => ({
+  details: labels.map(() => ({})),
+  notes: labels.map(() => ''),
+});
+
+/** A CAM result as a method output: the layer and its size per image. */
+function camOutput(r: CamResult, labels: number[]): MethodOutput {
+  const [, h, w] = r.layerMaps.dims;
+  return {
+    maps: r.maps,
+    details: labels.map(() => ({ layer: r.layer, layerSize: [h, w] })),
+    notes: labels.map(() => `${r.layer}, ${h}×${w}`),
+  };
+}
+
+// The options every method takes, taken from the settings.
+const common = ({ batchSize, onStep, signal }: MethodSettings): AttributionOptions => ({
+  batchSize,
+  onStep,
+  signal,
+});
+
+const noise = (s: MethodSettings) => ({
+  ...common(s),
+  samples: s.samples,
+  noiseLevel: s.noiseLevel,
+  seed: s.seed,
+});
+
+/** Every attribution method, grouped by family in the order a comparison grid shows them. */
+export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
+  {
+    name: 'saliency',
+    title: 'Saliency',
+    family: 'gradient',
+    paper: 'Simonyan et al. 2014',
+    description: '|∂ score / ∂ pixel|, max over colour channels.',
+    display: {},
+    run: async (c, x, labels, s) => ({
+      maps: (await saliency(c, x, labels, { batchSize: s.batchSize, signal: s.signal })).maps,
+      ...blank(labels),
+    }),
+  },
+  {
+    name: 'smoothgrad',
+    title: 'SmoothGrad',
+    family: 'gradient',
+    paper: 'Smilkov et al. 2017',
+    description: 'the gradient averaged over noisy copies of the image (25, noise 15% of its range).',
+    display: {},
+    run: async (c, x, labels, s) => ({
+      maps: (await smoothGrad(c, x, labels, noise(s))).maps,
+      ...blank(labels),
+    }),
+  },
+  {
+    name: 'vargrad',
+    title: 'VarGrad',
+    family: 'gradient',
+    paper: 'Adebayo et al. 2018',
+    description: 'the variance of the gradient over noisy copies of the image (25, noise 15% of its range).',
+    display: {},
+    run: async (c, x, labels, s) => ({
+      maps: (await varGrad(c, x, labels, noise(s))).maps,
+      ...blank(labels),
+    }),
+  },
+  {
+    name: 'ig',
+    title: 'Integrated Gradients',
+    family: 'gradient',
+    paper: 'Sundararajan et al. 2017',
+    description: '(x − baseline) ⊙ the gradient integrated along the path from a black image to x.',
+    display: {},
+    run: async (c, x, labels, s) => {
+      const { steps, baseline, rule, seed } = s;
+      const r = await integratedGradients(c, x, labels, { ...common(s), steps, baseline, rule, seed });
+      return {
+        maps: r.maps,
+        details: r.gaps.map((gap, i) => ({ completenessGap: gap, baselineScore: r.baselineScores[i] })),
+        notes: r.gaps.map((gap) => `gap ${(gap * 100).toFixed(1)}%`),
+      };
+    },
+  },
+  {
+    name: 'input-x-gradient',
+    title: 'Input × Gradient',
+    family: 'gradient',
+    paper: 'Shrikumar et al. 2016',
+    description: 'the normalised input times its gradient.',
+    display: {},
+    run: async (c, x, labels, s) => ({
+      maps: (await inputXGradient(c, x, labels, common(s))).maps,
+      ...blank(labels),
+    }),
+  },
+  {
+    name: 'guided-backprop',
+    title: 'Guided Backprop',
+    family: 'gradient',
+    paper: 'Springenberg et al. 2015',
+    description: 'gradients pass a ReLU only where its input and the gradient are positive.',
+    display: {},
+    run: async (c, x, labels, s) => ({
+      maps: (await guidedBackprop(c, x, labels, common(s))).maps,
+      ...blank(labels),
+    }),
+  },
+  {
+    name: 'deconvnet',
+    title: 'Deconvnet',
+    family: 'gradient',
+    paper: 'Zeiler & Fergus 2014',
+    description: 'gradients pass a ReLU wherever they are positive.',
+    display: {},
+    run: async (c, x, labels, s) => ({
+      maps: (await deconvnet(c, x, labels, common(s))).maps,
+      ...blank(labels),
+    }),
+  },
+  {
+    name: 'gradcam',
+    title: 'Grad-CAM',
+    family: 'cam',
+    paper: 'Selvaraju et al. 2017',
+    description: 'the last spatial layer’s maps weighted by their mean gradient, upsampled.',
+    display: { overlay: true, sign: 'positive' },
+    run: async (c, x, labels, s) =>
+      camOutput(await gradCam(c, x, labels, { ...common(s), layer: s.layer }), labels),
+  },
+  {
+    name: 'gradcam++',
+    title: 'Grad-CAM++',
+    family: 'cam',
+    paper: 'Chattopadhyay et al. 2018',
+    description: 'Grad-CAM with pixel-wise weights on the positive gradients.',
+    display: { overlay: true, sign: 'positive' },
+    run: async (c, x, labels, s) =>
+      camOutput(await gradCamPlusPlus(c, x, labels, { ...common(s), layer: s.layer }), labels),
+  },
+  {
+    name: 'guided-gradcam',
+    title: 'Guided Grad-CAM',
+    family: 'cam',
+    paper: 'Selvaraju et al. 2017',
+    description: 'Guided Backprop times Grad-CAM, pixel by pixel.',
+    display: {},
+    run: async (c, x, labels, s) =>
+      camOutput(await guidedGradCam(c, x, labels, { ...common(s), layer: s.layer }), labels),
+  },
+  {
+    name: 'occlusion',
+    title: 'Occlusion',
+    family: 'perturbation',
+    paper: 'Zeiler & Fergus 2014',
+    description: 'how much the score drops when a grey square (32 px) hides each region; signed.',
+    display: { sign: 'all' },
+    run: async (c, x, labels, s) => {
+      const r = await occlusion(c, x, labels, { ...common(s), window: s.window, stride: s.stride });
+      return {
+        maps: r.maps,
+        details: labels.map(() => ({ positions: r.positions })),
+        notes: labels.map(() => ''),
+      };
+    },
+  },
+];
+
+/** Every registered method, grouped by family (gradient, CAM, relevance, perturbation, attention): a grid's order. */
+export function methodsInGridOrder(): AttributionMethodEntry[] {
+  const rank = (m: AttributionMethodEntry) => METHOD_FAMILIES.indexOf(m.family);
+  return [...ATTRIBUTION_METHODS].sort((a, b) => rank(a) - rank(b));
+}
+
+/** The method registered under `name`, or undefined. */
+export function attributionMethod(name: string): AttributionMethodEntry | undefined {
+  return ATTRIBUTION_METHODS.find((m) => m.name === name);
+}
