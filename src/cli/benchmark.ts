@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import { decodeImage } from '../image/decode.js';
 import { resizeBilinear, centerCrop, resizeShorterSide } from '../image/resize.js';
+import { attributionMethod } from '../methods/attribution/registry.js';
 import { METRICS } from '../methods/evaluation/registry.js';
 import type { Classifier } from '../model/classifier.js';
 import { renderLeaderboardHtml, type Estimate, type Leaderboard } from '../render/leaderboard.js';
@@ -11,7 +12,7 @@ import { methodGrid } from '../render/method-grid.js';
 import type { ResultsDatabase, RunSelection } from '../runner/database.js';
 import { readDataset } from '../runner/manifest.js';
 import type { HashedItem, PlannedTask } from '../runner/plan.js';
-import { SpecError, parseSpecs, specLabel, type Spec } from '../runner/spec.js';
+import { SpecError, parseSpecs, type Spec } from '../runner/spec.js';
 import { bootstrapMean } from '../runner/summary.js';
 import { checkSpecs, type TaskResult } from '../runner/task.js';
 import { InterruptedError, UsageError } from './errors.js';
@@ -22,10 +23,12 @@ import {
   withInterrupt,
   withModelOptions,
   writeOutputs,
+  withProgressOption,
   type ModelFlags,
+  type ProgressFlags,
 } from './shared.js';
 
-interface BenchmarkFlags extends ModelFlags {
+interface BenchmarkFlags extends ModelFlags, ProgressFlags {
   methods: string;
   metrics: string;
   db: string;
@@ -34,7 +37,6 @@ interface BenchmarkFlags extends ModelFlags {
   workers?: number;
   workerMemory: number;
   queue?: string;
-  json?: boolean;
 }
 
 /** Parses a --methods/--metrics list, turning malformed input into a usage error. */
@@ -54,11 +56,11 @@ const seconds = (s: number) =>
       ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`
       : `${Math.round(s)}s`;
 
-/** Progress over results: a bar with ETA on a terminal (unless --json), else a line on stderr every 5 s. */
-function resultProgress(total: number, already: number, json: boolean | undefined) {
+/** Progress over results: a bar with ETA on a terminal (unless --json), else a line on stderr every 5 s (with --progress, after every task). */
+function resultProgress(total: number, already: number, flags: ProgressFlags) {
   const start = performance.now();
   const rate = (done: number) => (done - already) / ((performance.now() - start) / 1000);
-  if (process.stderr.isTTY && !json) {
+  if (process.stderr.isTTY && !flags.json) {
     const bar = new SingleBar(
       {
         format: 'benchmark [{bar}] {value}/{total} results | {percentage}% | ETA {eta_formatted}',
@@ -85,7 +87,7 @@ function resultProgress(total: number, already: number, json: boolean | undefine
   return {
     update: (d: number) => {
       done = d;
-      if (performance.now() - last >= 5000) {
+      if (flags.progress || performance.now() - last >= 5000) {
         last = performance.now();
         line();
       }
@@ -105,7 +107,7 @@ async function leaderboardFiles(
 ): Promise<Record<string, Uint8Array | string>> {
   const rows = await db.runRows(run);
   const maps = await db.runMaps(run);
-  const methods = run.methods.map(specLabel);
+  const methods = run.methods.map((s) => s.label);
   const files: Record<string, Uint8Array | string> = {};
   const images: Leaderboard['images'] = [];
   for (const [i, { item, hash }] of items.entries()) {
@@ -124,11 +126,12 @@ async function leaderboardFiles(
       {
         image: thumb,
         caption: label,
-        panels: methods.flatMap((m, k) =>
-          stored[k]?.width === thumb.width
-            ? [{ caption: m, map: stored[k].data, style: { sign: 'absolute' as const, clipPercentile: 99 } }]
-            : [],
-        ),
+        panels: run.methods.flatMap((m, k) => {
+          const { sign = 'absolute', overlay } = attributionMethod(m.name)!.display;
+          return stored[k]?.width === thumb.width
+            ? [{ caption: m.label, map: stored[k].data, style: { sign, overlay, clipPercentile: 99 } }]
+            : [];
+        }),
       },
     ]);
     images.push({ name: item.name, label, figure, values });
@@ -138,7 +141,7 @@ async function leaderboardFiles(
     meta,
     methods,
     metrics: run.metrics.map((m) => ({
-      label: specLabel(m),
+      label: m.label,
       title: METRICS[m.name].name,
       category: METRICS[m.name].category,
       direction: METRICS[m.name].direction,
@@ -154,7 +157,7 @@ async function leaderboardFiles(
 /** `netvis benchmark IMAGES_DIR|MANIFEST --methods … --metrics …`: attribution methods × metrics over a dataset. */
 export function benchmarkCommand(): Command {
   return withModelOptions(
-    new Command('benchmark')
+    withProgressOption(new Command('benchmark'))
       .description(
         'score attribution methods with evaluation metrics over a folder or manifest of images, on every core or on workers across machines; results go to a database as they finish, so a rerun continues where a run stopped',
       )
@@ -199,7 +202,7 @@ export function benchmarkCommand(): Command {
     'ONNX Runtime threads per worker (default: the cores shared out among the workers)',
   ).action(async (dataset: string, flags: BenchmarkFlags) => {
     const methods = specsFrom(flags.methods, '--methods');
-    const metrics = specsFrom(flags.metrics, '--metrics');
+    const asked = specsFrom(flags.metrics, '--metrics');
     if (flags.export && !/\.(csv|parquet)$/i.test(flags.export))
       throw new UsageError(`--export ${flags.export}: expected a .csv or .parquet file`);
     if (flags.queue && flags.workers)
@@ -207,10 +210,11 @@ export function benchmarkCommand(): Command {
         '--workers applies to this machine; with --queue, give it to each `netvis worker`',
       );
     const items = await readDataset(dataset);
+    let metrics: Spec[];
     try {
-      checkSpecs(
+      metrics = checkSpecs(
         methods,
-        metrics,
+        asked,
         items.every((i) => i.box ?? i.mask),
       );
     } catch (err) {
@@ -249,7 +253,7 @@ export function benchmarkCommand(): Command {
       const tasks = planTasks(hashed, model, methods, metrics, done);
       const t0 = performance.now();
       if (tasks.length) {
-        const progress = resultProgress(keys.length, already, flags.json);
+        const progress = resultProgress(keys.length, already, flags);
         const onResult = async (planned: PlannedTask, result: TaskResult) => {
           await db.record(
             { ...planned, images: planned.images.map(({ item, hash }) => ({ hash, name: item.name })) },
@@ -299,10 +303,10 @@ export function benchmarkCommand(): Command {
       const wall = (performance.now() - t0) / 1000;
       const computed = isDone() - already;
       const rows = await db.runRows(run);
-      const methodLabels = methods.map(specLabel);
+      const methodLabels = methods.map((s) => s.label);
       const estimates: Record<string, Record<string, Estimate>> = {};
       for (const m of methodLabels)
-        for (const x of metrics.map(specLabel))
+        for (const x of metrics.map((s) => s.label))
           (estimates[m] ??= {})[x] = bootstrapMean(
             rows.filter((r) => r.method === m && r.metric === x).map((r) => r.value),
           );
@@ -316,7 +320,7 @@ export function benchmarkCommand(): Command {
         images: String(hashed.length),
         model: `${model.ref} (sha256 ${model.hash.slice(0, 12)}…)`,
         methods: methodLabels.join(', '),
-        metrics: metrics.map(specLabel).join(', '),
+        metrics: metrics.map((s) => s.label).join(', '),
         database: `${flags.db} (${rows.length} rows for this run)`,
         intervals: '95% percentile bootstrap of the mean over images, 2000 resamples, seed 0',
         'this run': `${computed} new results in ${seconds(wall)} on ${where}`,
@@ -359,16 +363,13 @@ export function benchmarkCommand(): Command {
         return;
       }
       const lines = [
-        [
-          'method',
-          ...metrics.map((m) => `${specLabel(m)} ${METRICS[m.name].direction === 'higher' ? '↑' : '↓'}`),
-        ],
+        ['method', ...metrics.map((m) => `${m.label} ${METRICS[m.name].direction === 'higher' ? '↑' : '↓'}`)],
       ];
       for (const m of methodLabels)
         lines.push([
           m,
           ...metrics.map((x) => {
-            const e = estimates[m][specLabel(x)];
+            const e = estimates[m][x.label];
             return `${e.mean.toPrecision(3)} [${e.low.toPrecision(3)}, ${e.high.toPrecision(3)}]`;
           }),
         ]);

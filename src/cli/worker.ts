@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
 import { availableParallelism } from 'node:os';
-import { specLabel } from '../runner/spec.js';
 import { InterruptedError } from './errors.js';
 import { classifierFrom, positiveInt, withModelOptions, type ModelFlags } from './shared.js';
 
@@ -62,7 +61,7 @@ export function workerCommand(): Command {
       stallTimeoutMs: flags.stallTimeout * 1000,
       onJob: (event, task, detail) => {
         if (event === 'completed') jobs++;
-        const what = `${specLabel(task.method)} on ${task.images.length} image${task.images.length === 1 ? '' : 's'} (${task.images[0].name}…), ${task.metrics.map(specLabel).join(', ')}`;
+        const what = `${task.method.label} on ${task.images.length} image${task.images.length === 1 ? '' : 's'} (${task.images[0].name}…), ${task.metrics.map((s) => s.label).join(', ')}`;
         process.stderr.write(
           `netvis worker: ${event === 'active' ? 'started' : event} ${what}${detail ? `: ${detail}` : ''}\n`,
         );

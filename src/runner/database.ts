@@ -2,7 +2,7 @@ import { DuckDBInstance, blobValue, type DuckDBConnection } from '@duckdb/node-a
 import { mkdir } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { DatabaseError } from './errors.js';
-import { canonicalOptions, specLabel, type Spec } from './spec.js';
+import { canonicalOptions, type Spec } from './spec.js';
 import type { Task, TaskResult, StoredMap } from './task.js';
 
 /** One stored result: one (image, method, metric) under one model. */
@@ -159,8 +159,7 @@ export class ResultsDatabase {
     const images = [...run.images].map(([hash, name], i) => `(${quote(hash)}, ${quote(name)}, ${i})`);
     const specs = (kind: string, list: Spec[]) =>
       list.map(
-        (s) =>
-          `(${quote(kind)}, ${quote(s.name)}, ${quote(canonicalOptions(s.options))}, ${quote(specLabel(s))})`,
+        (s) => `(${quote(kind)}, ${quote(s.name)}, ${quote(canonicalOptions(s.options))}, ${quote(s.label)})`,
       );
     await this.db.run(`
       create or replace temp table run_images as select * from (values ${images.join(',')}) t(image_hash, image, position);

@@ -1,8 +1,10 @@
 /** A method or metric as asked for on the command line: its name and the options given with it. */
 export interface Spec {
   name: string;
-  /** Option values by camelCase name, as given (numbers parsed); only what the user set, so keys stay stable. */
-  options: Record<string, number | string | boolean>;
+  /** Option values by camelCase name (numbers parsed): as given, or with defaults filled in (metrics). */
+  options: Record<string, number | string | boolean | number[] | null>;
+  /** How it was asked for: `name` or `name[key=value,…]` with keys sorted; shown in tables and exports. */
+  label: string;
 }
 
 /** The error a malformed `--methods`/`--metrics` list raises (the CLI reports it as a usage error). */
@@ -48,10 +50,14 @@ export function parseSpecs(text: string, what: string): Spec[] {
     if (i < text.length && text[i] !== ',')
       throw new SpecError(`${what}: expected ',' after '${match[1]}', got '${text.slice(i)}'`);
     i++;
-    specs.push({ name: match[1], options });
+    const entries = Object.entries(options).sort(([a], [b]) => (a < b ? -1 : 1));
+    const label = entries.length
+      ? `${match[1]}[${entries.map(([k, v]) => `${k}=${v}`).join(',')}]`
+      : match[1];
+    specs.push({ name: match[1], options, label });
   }
   if (specs.length === 0) throw new SpecError(`${what}: empty list`);
-  const labels = specs.map(specLabel);
+  const labels = specs.map((s) => s.label);
   const twice = labels.find((l, j) => labels.indexOf(l) !== j);
   if (twice) throw new SpecError(`${what}: '${twice}' is listed twice`);
   return specs;
@@ -60,10 +66,4 @@ export function parseSpecs(text: string, what: string): Spec[] {
 /** The options as canonical JSON (keys sorted): the part of a result's key that names the options. */
 export function canonicalOptions(options: Spec['options']): string {
   return JSON.stringify(Object.fromEntries(Object.entries(options).sort(([a], [b]) => (a < b ? -1 : 1))));
-}
-
-/** `name` or `name[key=value,…]` with keys sorted: how a spec is shown in tables and exports. */
-export function specLabel(spec: Spec): string {
-  const entries = Object.entries(spec.options).sort(([a], [b]) => (a < b ? -1 : 1));
-  return entries.length ? `${spec.name}[${entries.map(([k, v]) => `${k}=${v}`).join(',')}]` : spec.name;
 }

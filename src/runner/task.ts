@@ -2,10 +2,15 @@ import { decodeImage } from '../image/decode.js';
 import { imageToTensor } from '../image/preprocess.js';
 import { centerCrop, resizeShorterSide } from '../image/resize.js';
 import type { Preprocessing, RgbImage } from '../image/types.js';
-import { METHODS } from '../methods/attribution/registry.js';
+import {
+  ATTRIBUTION_METHODS,
+  attributionMethod,
+  type MethodSettings,
+} from '../methods/attribution/registry.js';
 import { channelSum } from '../methods/attribution/support.js';
 import { argmaxRows } from '../methods/common.js';
 import { METRICS, type Explainer } from '../methods/evaluation/registry.js';
+import { metricOptions } from '../methods/evaluation/support.js';
 import type { Classifier } from '../model/classifier.js';
 import { concatBatch, type Tensor } from '../tensor.js';
 import { TaskError } from './errors.js';
@@ -57,19 +62,47 @@ export interface TaskResult {
 /** Longest side of a stored map: the drill-down shows maps at thumbnail size. */
 export const MAP_SIDE = 112;
 
-/** Checks that every method and metric exists and that metrics needing masks get boxes or masks for every image. */
-export function checkSpecs(methods: Spec[], metrics: Spec[], haveMasks: boolean): void {
-  for (const m of methods)
-    if (!Object.hasOwn(METHODS, m.name))
-      throw new TaskError(`unknown method '${m.name}'; expected one of ${Object.keys(METHODS).join(', ')}`);
-  for (const m of metrics) {
+// The settings a method may be given in brackets (`ig[steps=32]`); each method reads those it knows.
+const METHOD_OPTIONS: readonly (keyof MethodSettings)[] = [
+  'layer',
+  'samples',
+  'noiseLevel',
+  'steps',
+  'baseline',
+  'rule',
+  'window',
+  'stride',
+  'seed',
+];
+
+/**
+ * Checks that every method and metric exists, that their options are ones they take, and that metrics needing masks
+ * get a box or mask for every image; returns the metrics with every option filled in (the metric's defaults for those
+ * not given), so a result's key says exactly how it was computed. Throws TaskError naming the culprit.
+ */
+export function checkSpecs(methods: Spec[], metrics: Spec[], haveMasks: boolean): Spec[] {
+  for (const m of methods) {
+    if (!attributionMethod(m.name))
+      throw new TaskError(
+        `unknown method '${m.name}'; expected one of ${ATTRIBUTION_METHODS.map((a) => a.name).join(', ')}`,
+      );
+    const bad = Object.keys(m.options).find((k) => !(METHOD_OPTIONS as readonly string[]).includes(k));
+    if (bad)
+      throw new TaskError(`${m.name}: unknown option '${bad}'; expected one of ${METHOD_OPTIONS.join(', ')}`);
+  }
+  return metrics.map((m) => {
     if (!Object.hasOwn(METRICS, m.name))
       throw new TaskError(`unknown metric '${m.name}'; expected one of ${Object.keys(METRICS).join(', ')}`);
     if (METRICS[m.name].needsMasks && !haveMasks)
       throw new TaskError(
         `metric '${m.name}' needs a box or mask for every image: give a manifest with a box or mask column`,
       );
-  }
+    try {
+      return { ...m, options: metricOptions(m.name, METRICS[m.name].options, m.options) as Spec['options'] };
+    } catch (err) {
+      throw new TaskError((err as Error).message);
+    }
+  });
 }
 
 const crop = (img: RgbImage, p: Preprocessing) => centerCrop(resizeShorterSide(img, p.resize), p.crop);
@@ -114,9 +147,11 @@ function shrinkMap(map: Float32Array, h: number, w: number): StoredMap {
 
 /** The method's maps as the metrics take them: N×H×W, channels summed (Quantus's `reduce_axes` default). */
 function explainerFor(method: Spec, signal?: AbortSignal): Explainer {
-  const run = METHODS[method.name].run;
+  const { run } = attributionMethod(method.name)!;
   return async (classifier, images, labels) =>
-    channelSum((await run(classifier, images, labels, { ...method.options, signal })).maps);
+    channelSum(
+      (await run(classifier, images, labels, { ...(method.options as MethodSettings), signal })).maps,
+    );
 }
 
 /**
