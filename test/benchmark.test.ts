@@ -77,7 +77,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 test('benchmark killed with SIGKILL half-way and rerun: the same table as an uninterrupted run, no duplicate rows', async () => {
   const db = join(dir, 'killed.duckdb');
   let killedAt = 0;
-  const killed = await runCli([...WORK, '--workers', '2', '--progress', '--db', db], {
+  const board = join(dir, 'killed-board');
+  const killed = await runCli([...WORK, '--workers', '2', '--progress', '--db', db, '--leaderboard', board], {
     onStderr: (text, kill) => {
       const done = [...text.matchAll(/benchmark: (\d+)\/100 results/g)].map((m) => Number(m[1]));
       if (!killedAt && (done.at(-1) ?? 0) >= 50) {
@@ -94,6 +95,8 @@ test('benchmark killed with SIGKILL half-way and rerun: the same table as an uni
     '2',
     '--db',
     db,
+    '--leaderboard',
+    board,
     '--export',
     join(dir, 'resumed.csv'),
     '--json',
@@ -175,6 +178,8 @@ test('two netvis workers on a test Redis, one killed mid-job: every result exact
     url,
     '--db',
     join(dir, 'queue.duckdb'),
+    '--leaderboard',
+    join(dir, 'queue-board'),
     '--export',
     join(dir, 'queue.csv'),
     '--progress',

@@ -203,7 +203,8 @@ export class ResultsDatabase {
     const out = new Map<string, StoredMap>();
     for (const r of reader.getRowObjectsJS()) {
       const bytes = r.data as Uint8Array;
-      const data = new Float32Array(bytes.slice().buffer);
+      // A copy: DuckDB hands blobs back as Buffers that may sit at an offset in a shared pool.
+      const data = new Float32Array(new Uint8Array(bytes).buffer);
       out.set(`${r.image_hash as string}\u0000${r.label as string}`, {
         height: Number(r.height),
         width: Number(r.width),
