@@ -271,22 +271,13 @@ export function benchmarkCommand(): Command {
                 await checkRedis(flags.queue);
                 await runOnQueue(flags.queue, tasks, { load: loadTask, onResult, signal });
               } else {
-                const { TaskPool } = await import('../runner/pool.js');
+                const { TaskPool, runOnPool } = await import('../runner/pool.js');
                 pool = new TaskPool(
                   { model: classifier.source, labels: flags.labels, threads },
                   workers,
                   flags.workerMemory,
                 );
-                const p = pool;
-                const queue = [...tasks];
-                await Promise.all(
-                  Array.from({ length: Math.min(workers, tasks.length) }, async () => {
-                    for (let t = queue.shift(); t; t = queue.shift()) {
-                      signal.throwIfAborted();
-                      await onResult(t, await p.run(await loadTask(t), signal));
-                    }
-                  }),
-                );
+                await runOnPool(pool, tasks, { load: loadTask, onResult, signal });
               }
             } catch (err) {
               if (signal.aborted)
@@ -382,7 +373,7 @@ export function benchmarkCommand(): Command {
             .trimEnd()}\n`,
         );
       process.stdout.write(
-        `(mean over ${hashed.length} images [95% bootstrap interval]; ↑ higher is better, ↓ lower)\n` +
+        `(mean over ${hashed.length} image${hashed.length === 1 ? '' : 's'} [95% bootstrap interval]; ↑ higher is better, ↓ lower)\n` +
           `${computed} new results in ${seconds(wall)}${imagesPerSecond ? ` (${imagesPerSecond.toFixed(2)} images/s)` : ''}, ${already} already in ${flags.db}\n` +
           (memory.length
             ? `workers: ${workers} × ${threads} thread${threads === 1 ? '' : 's'}; peak per worker: ${memory.map((m) => `${mb(m.heapUsed + m.arrayBuffers)} MB`).join(', ')} (JS heap + buffers, heap limit ${flags.workerMemory} MB); process RSS ${mb(Math.max(...memory.map((m) => m.rss)))} MB\n`

@@ -70,15 +70,14 @@ export function workerCommand(): Command {
     process.stderr.write(
       `netvis worker: waiting for jobs on ${flags.queue} (${workers} worker thread${workers === 1 ? '' : 's'} × ${threads} ONNX Runtime thread${threads === 1 ? '' : 's'}, model ${classifier.source}); Ctrl-C to stop\n`,
     );
-    // Runs until a signal: the jobs in flight are left to the stalled-job check, which hands them to another worker.
+    // Runs until a signal; then the running jobs stop at their next model run and go back on the queue.
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
-    await served.close(true);
+    pool.interrupt();
+    await served.close();
     await pool.destroy();
-    throw new InterruptedError(
-      `${jobs} jobs done; jobs in flight go back to the queue after the stall timeout`,
-    );
+    throw new InterruptedError(`${jobs} jobs done; the jobs in flight went back to the queue`);
   });
 }

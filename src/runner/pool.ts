@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { TaskError } from './errors.js';
+import type { PlannedTask } from './plan.js';
 import type { Task, TaskResult } from './task.js';
 
 /** What every worker thread of a pool loads. */
@@ -10,6 +11,8 @@ export interface PoolConfig {
   labels?: string;
   /** Intra-op threads of each worker's ONNX Runtime sessions. */
   threads: number;
+  /** One Int32 set to 1 by `interrupt()`: running tasks stop at their next model run. */
+  stop: SharedArrayBuffer;
 }
 
 /** A worker's answer: the result, or the error it threw (name, message and stack). */
@@ -48,8 +51,10 @@ export class TaskPool {
   /** Peak memory per worker thread, by thread id. */
   readonly memory = new Map<number, WorkerMemory>();
 
+  private readonly stop = new Int32Array(new SharedArrayBuffer(4));
+
   constructor(
-    readonly config: PoolConfig,
+    config: Omit<PoolConfig, 'stop'>,
     readonly workers: number,
     heapMb: number,
   ) {
@@ -59,16 +64,17 @@ export class TaskPool {
       minThreads: workers,
       maxThreads: workers,
       idleTimeout: Infinity,
-      workerData: config,
+      workerData: { ...config, stop: this.stop.buffer } satisfies PoolConfig,
       resourceLimits: { maxOldGenerationSizeMb: heapMb },
     });
   }
 
-  /** Runs a task on the next free worker; `signal` stops a running task by ending its thread. */
-  async run(task: Task, signal?: AbortSignal): Promise<TaskResult> {
-    const reply = (await this.pool.run(task, { signal })) as WorkerReply;
+  /** Runs a task on the next free worker; rejects with an AbortError once `interrupt()` is called. */
+  async run(task: Task): Promise<TaskResult> {
+    const reply = (await this.pool.run(task)) as WorkerReply;
     if ('error' in reply) {
       const { name, message, stack } = reply.error;
+      if (name === 'AbortError') throw new DOMException(message, 'AbortError');
       if (INPUT_ERRORS.has(name)) throw new TaskError(message);
       const err = new Error(message);
       err.stack = stack;
@@ -85,8 +91,55 @@ export class TaskPool {
     return result;
   }
 
-  /** Ends every worker thread. */
+  /** Stops the running tasks at their next model run (they reject with an AbortError) and refuses new ones. */
+  interrupt(): void {
+    Atomics.store(this.stop, 0, 1);
+  }
+
+  /** Ends every worker thread; call it when no task runs (ending a thread inside an ONNX Runtime run aborts the process). */
   destroy(): Promise<void> {
     return this.pool.destroy();
+  }
+}
+
+/** How `runOnPool` reads tasks and stores results. */
+export interface PoolRunOptions {
+  /** Reads a planned task's files (just before it runs, so only the tasks in flight are in memory). */
+  load: (planned: PlannedTask) => Promise<Task>;
+  /** Stores a finished task. */
+  onResult: (planned: PlannedTask, result: TaskResult) => Promise<void>;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs `tasks` on the pool, one per worker at a time, handing each result to `onResult` as it finishes. On abort or a
+ * failed task, the tasks running elsewhere are interrupted and awaited (so the pool can be destroyed safely), then
+ * the abort reason or the first error is thrown.
+ */
+export async function runOnPool(pool: TaskPool, tasks: PlannedTask[], opts: PoolRunOptions): Promise<void> {
+  const queue = [...tasks];
+  const stop = () => pool.interrupt();
+  opts.signal?.addEventListener('abort', stop);
+  try {
+    const loops = await Promise.allSettled(
+      Array.from({ length: Math.min(pool.workers, tasks.length) }, async () => {
+        try {
+          for (let t = queue.shift(); t; t = queue.shift()) {
+            opts.signal?.throwIfAborted();
+            await opts.onResult(t, await pool.run(await opts.load(t)));
+          }
+        } catch (err) {
+          stop();
+          throw err;
+        }
+      }),
+    );
+    opts.signal?.throwIfAborted();
+    // The first real error, not the interrupts it caused elsewhere.
+    const errors = loops.flatMap((l) => (l.status === 'rejected' ? [l.reason as Error] : []));
+    const first = errors.find((e) => e.name !== 'AbortError') ?? errors[0];
+    if (first) throw first;
+  } finally {
+    opts.signal?.removeEventListener('abort', stop);
   }
 }

@@ -1,4 +1,4 @@
-import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { PlannedTask } from './plan.js';
 import { QueueError, TaskError } from './errors.js';
@@ -186,7 +186,7 @@ export async function runOnQueue(url: string, tasks: PlannedTask[], opts: QueueR
 
 /** How `netvis worker` takes jobs. */
 export interface QueueWorkerOptions {
-  /** Runs one task (e.g. on a worker thread). */
+  /** Runs one task (e.g. on a worker thread); rejecting with an AbortError puts the job back on the queue. */
   run: (task: Task) => Promise<TaskResult>;
   /** The SHA-256 of this worker's model file: a job for another model fails at once (no retry). */
   modelHash: string;
@@ -209,7 +209,7 @@ export function serveQueue(
 ): { close: (force?: boolean) => Promise<void> } {
   const worker = new Worker<JobTask, JobResult>(
     QUEUE_NAME,
-    async (job) => {
+    async (job, token) => {
       const task = fromJob(job.data);
       if (task.model.hash !== opts.modelHash)
         throw new UnrecoverableError(
@@ -221,6 +221,11 @@ export function serveQueue(
         opts.onJob?.('completed', task);
         return result;
       } catch (err) {
+        // Stopped by Ctrl-C or SIGTERM: the job goes back on the queue at once for another worker.
+        if ((err as Error).name === 'AbortError') {
+          await job.moveToWait(token);
+          throw new WaitingError();
+        }
         opts.onJob?.('failed', task, (err as Error).message);
         // Bad input fails the same way on every worker: no retry.
         if (err instanceof TaskError) throw new UnrecoverableError((err as Error).message);
