@@ -94,7 +94,9 @@ def input_x_gradient(model, inputs, targets, **_):
 # Quantus at this commit needs scipy ≥ 1.9's pearsonr(axis=...) on Python ≥ 3.10; Debian's scipy 1.10 has none.
 # The same correlation, one row at a time:
 import scipy.stats
+import quantus.functions.perturb_func as perturb_func
 import quantus.functions.similarity_func as similarity_func
+from skimage.segmentation import slic
 import quantus.metrics.faithfulness.faithfulness_correlation as faithfulness_correlation_module
 
 
@@ -106,6 +108,26 @@ def pearson_rows(a, b, batched=False, **_):
 
 similarity_func.correlation_pearson = pearson_rows
 faithfulness_correlation_module.correlation_pearson = pearson_rows
+
+
+def mask_all_channels(arr, mask, **kwargs):
+    """IROF's replacement with its one-channel superpixel mask spread over the image's channels (Quantus asserts equal
+    shapes, so that its IROF cannot run on RGB images otherwise)."""
+    return perturb_func.baseline_replacement_by_mask(arr=arr, mask=np.broadcast_to(mask, arr.shape), **kwargs)
+
+
+def road(x, y, a, noise):
+    """Quantus's ROAD loop, ranking pixels (a one-channel map) where Quantus ranks the map spread over the channels
+    and then indexes pixels with those ranks, which fails on RGB images."""
+    n, _, h, w = x.shape
+    order = np.argsort(-a.reshape(n, -1), axis=1)
+    right = []
+    for p in range(1, 100, 2):
+        top = order[:, :int(h * w * p / 100)]
+        xp = np.stack([perturb_func.noisy_linear_imputation(arr=xi, indices=t, noise=noise) for xi, t in zip(x, top)])
+        with torch.no_grad():
+            right.append(MODEL(torch.tensor(xp.astype(np.float32))).argmax(1).numpy() == y)
+    return np.stack(right, 1).astype(float).mean(1).tolist()
 
 
 def per_image(make, x, y, a=None, s=None, explain=None, **call):
@@ -178,6 +200,13 @@ def main():
             case('region-perturbation', {'patchSize': patch}, name, [sum(c) / (len(c) + 1) for c in cs], curves=cs)
         rs = per_image(lambda: Q.Selectivity(patch_size=8, **quiet), x, y, a)
         case('selectivity', {}, name, [float(np.trapz(c)) for c in curves(rs)], curves=curves(rs))
+        rs = per_image(lambda: Q.MonotonicityCorrelation(features_in_step=144, nr_samples=3, perturb_baseline='black',
+                                                         **quiet), x, y, a)
+        case('monotonicity-correlation', {'featuresInStep': 144, 'nrSamples': 3, 'perturbBaseline': 'black'}, name,
+             scalar(rs))
+        rs = per_image(lambda: Q.IROF(perturb_func=mask_all_channels, return_aggregate=False, **quiet), x, y, a)
+        case('irof', {}, name, scalar(rs))
+        case('road', {'noise': 0}, name, road(x, y, a, 0.0))
         # Sparseness, Complexity, Effective Complexity, localisation: deterministic, no model.
         case('sparseness', {}, name, scalar(per_image(lambda: Q.Sparseness(**quiet), x, y, a)))
         case('complexity', {}, name, scalar(per_image(lambda: Q.Complexity(**quiet), x, y, a)))
@@ -189,6 +218,34 @@ def main():
                              ('relevance-rank-accuracy', lambda: Q.RelevanceRankAccuracy(**quiet)),
                              ('auc', lambda: Q.AUC(**quiet))]:
             case(metric, {}, name, scalar(per_image(make, x, y, a, masks)))
+    # Stochastic metrics: Quantus under numpy seeds 0..9, on the saliency map.
+    a = sal
+    stochastic = []
+
+    def spread(metric, options, runs, map_name='saliency'):
+        stochastic.append({'metric': metric, 'options': options, 'map': map_name, 'seeds': runs})
+
+    spread('road', {}, seeded(lambda _: road(x, y, a, 0.01)))
+    spread('faithfulness-correlation', {}, seeded(lambda _: scalar(
+        per_image(lambda: Q.FaithfulnessCorrelation(return_aggregate=False, **quiet), x, y, a))))
+    spread('monotonicity-correlation', {'featuresInStep': 144, 'nrSamples': 20}, seeded(lambda _: scalar(
+        per_image(lambda: Q.MonotonicityCorrelation(features_in_step=144, nr_samples=20, **quiet), x, y, a))))
+    # Quantus's imputation of the 60% most salient pixels of the first image, without noise.
+    top = np.argsort(-sal[0].reshape(-1))[:int(h * w * 0.6)]
+    imputation = {'image': 0, 'indices': top.tolist(),
+                  'imputed': b64(perturb_func.noisy_linear_imputation(arr=x[0], indices=top, noise=0.0))}
+    # Robustness: saliency re-run on 20 noisy copies per image. Yeh et al. do not divide by the map's norm (netvis's
+    # default, Quantus with a unit norm_denominator); Quantus does by default (netvis's relative: true).
+    unit = lambda a: np.ones(len(a))
+    for metric, make in [('max-sensitivity', Q.MaxSensitivity), ('avg-sensitivity', Q.AvgSensitivity)]:
+        spread(metric, {'nrSamples': 20}, seeded(lambda _: scalar(per_image(
+            lambda: make(nr_samples=20, norm_denominator=unit, **quiet), x, y, a, explain=saliency))))
+        spread(metric, {'nrSamples': 20, 'relative': True}, seeded(lambda _: scalar(per_image(
+            lambda: make(nr_samples=20, **quiet), x, y, a, explain=saliency))))
+    spread('local-lipschitz-estimate', {'nrSamples': 20}, seeded(lambda _: scalar(per_image(
+        lambda: Q.LocalLipschitzEstimate(nr_samples=20, **quiet), x, y, a, explain=saliency))))
+    spread('relative-input-stability', {'nrSamples': 20}, seeded(lambda _: scalar(per_image(
+        lambda: Q.RelativeInputStability(nr_samples=20, **quiet), x, y, a, explain=saliency))))
     with open(os.path.join(OUT, 'reference.json'), 'w') as f:
         json.dump({
             'quantus': '85bc29d137d8f42835dd392f5cc441ad61d6d1f1',
@@ -199,7 +256,11 @@ def main():
             'labels': y.tolist(),
             'maps': {k: b64(v) for k, v in maps.items()},
             'masks': b64(masks),
+            # The superpixels Quantus's IROF works on.
+            'segments': [slic(np.moveaxis(im, 0, -1).astype('double'), start_label=0).reshape(-1).tolist() for im in x],
+            'imputation': imputation,
             'cases': cases,
+            'stochastic': stochastic,
         }, f, indent=1)
 
 

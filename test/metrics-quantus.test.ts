@@ -6,10 +6,13 @@ import { after, before, describe, test } from 'node:test';
 import { IMAGENET_PREPROCESSING } from '../src/image/types.js';
 import { Classifier } from '../src/model/classifier.js';
 import { ClassLabels } from '../src/model/labels.js';
+import { slic } from '../src/image/slic.js';
 import { saliency } from '../src/methods/attribution/saliency.js';
+import { noisyLinearImputation } from '../src/methods/evaluation/noisy-linear-imputation.js';
 import { METRICS } from '../src/methods/evaluation/registry.js';
 import type { MetricInput } from '../src/methods/evaluation/types.js';
 import { decodeModel } from '../src/onnx/proto.js';
+import { Random } from '../src/methods/random.js';
 import { nodeBackend } from '../src/runtime/node.js';
 import type { Tensor } from '../src/tensor.js';
 import { ROOT } from './support/shared.js';
@@ -31,7 +34,13 @@ interface Reference {
   labels: number[];
   maps: Record<string, string>;
   masks: string;
+  /** scikit-image's SLIC labels of each image, as Quantus's IROF computes them. */
+  segments: number[][];
+  /** Quantus's noisy linear imputation (no noise) of some pixels of one image. */
+  imputation: { image: number; indices: number[]; imputed: string };
   cases: Case[];
+  /** Per stochastic metric, Quantus's per-image scores under numpy seeds 0..9. */
+  stochastic: (Omit<Case, 'scores'> & { seeds: number[][] })[];
 }
 
 const reference = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8')) as Reference;
@@ -71,6 +80,27 @@ function input(map: string): MetricInput {
   };
 }
 
+test("SLIC superpixels equal scikit-image's, label for label", () => {
+  const plane = h * w;
+  reference.segments.forEach((expected, i) => {
+    const interleaved = new Float64Array(3 * plane);
+    for (let p = 0; p < plane; p++)
+      for (let c = 0; c < 3; c++) interleaved[p * 3 + c] = images.data[(i * 3 + c) * plane + p];
+    assert.deepEqual(Array.from(slic(interleaved, h, w)), expected);
+  });
+});
+
+test("noisy linear imputation without noise equals Quantus's within 1e-5", () => {
+  const { image, indices, imputed } = reference.imputation;
+  const per = 3 * h * w;
+  const x = images.data.slice(image * per, (image + 1) * per);
+  const got = noisyLinearImputation(x, 3, h, w, indices, 0, new Random(0));
+  const expected = floats(imputed);
+  let worst = 0;
+  got.forEach((v, f) => (worst = Math.max(worst, Math.abs(v - expected[f]))));
+  assert.ok(worst <= 1e-5, `largest difference ${worst}`);
+});
+
 describe(`deterministic metrics equal Quantus ${reference.quantus.slice(0, 7)}'s scores within 1e-4`, () => {
   for (const c of reference.cases) {
     if (!METRICS[c.metric]) continue;
@@ -79,6 +109,24 @@ describe(`deterministic metrics equal Quantus ${reference.quantus.slice(0, 7)}'s
       got.forEach((v, i) =>
         assert.ok(Math.abs(v - c.scores[i]) <= 1e-4, `image ${i}: netvis ${v}, Quantus ${c.scores[i]}`),
       );
+    });
+  }
+});
+
+describe("stochastic metrics fall within the spread of Quantus's scores over 10 seeds (mean ± 3 sd)", () => {
+  for (const c of reference.stochastic) {
+    if (!METRICS[c.metric]) continue;
+    test(`${c.metric} ${JSON.stringify(c.options)} on the ${c.map} map`, async () => {
+      const got = await METRICS[c.metric].evaluate(input(c.map), c.options);
+      got.forEach((v, i) => {
+        const runs = c.seeds.map((s) => s[i]);
+        const mean = runs.reduce((s, r) => s + r, 0) / runs.length;
+        const sd = Math.sqrt(runs.reduce((s, r) => s + (r - mean) ** 2, 0) / (runs.length - 1));
+        assert.ok(
+          Math.abs(v - mean) <= 3 * sd,
+          `image ${i}: netvis ${v}, Quantus ${mean} ± ${sd} (from ${Math.min(...runs)} to ${Math.max(...runs)})`,
+        );
+      });
     });
   }
 });

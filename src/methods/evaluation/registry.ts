@@ -2,14 +2,22 @@
 import { channelSum } from '../attribution/support.js';
 import { attributionLocalisation, attributionLocalisationDefaults } from './attribution-localisation.js';
 import { auc, aucDefaults } from './auc.js';
+import { avgSensitivity, avgSensitivityDefaults } from './avg-sensitivity.js';
 import { complexity, complexityDefaults } from './complexity.js';
 import { perturbationCurves } from './deletion-insertion.js';
 import { effectiveComplexity, effectiveComplexityDefaults } from './effective-complexity.js';
+import { faithfulnessCorrelation, faithfulnessCorrelationDefaults } from './faithfulness-correlation.js';
+import { irof, irofDefaults } from './irof.js';
+import { localLipschitzEstimate, localLipschitzEstimateDefaults } from './local-lipschitz-estimate.js';
+import { maxSensitivity, maxSensitivityDefaults } from './max-sensitivity.js';
+import { monotonicityCorrelation, monotonicityCorrelationDefaults } from './monotonicity-correlation.js';
 import { pixelFlipping, pixelFlippingDefaults } from './pixel-flipping.js';
 import { pointingGame, pointingGameDefaults } from './pointing-game.js';
 import { regionPerturbation, regionPerturbationDefaults } from './region-perturbation.js';
+import { relativeInputStability, relativeInputStabilityDefaults } from './relative-input-stability.js';
 import { relevanceMassAccuracy, relevanceMassAccuracyDefaults } from './relevance-mass-accuracy.js';
 import { relevanceRankAccuracy, relevanceRankAccuracyDefaults } from './relevance-rank-accuracy.js';
+import { road, roadDefaults } from './road.js';
 import { selectivity, selectivityDefaults } from './selectivity.js';
 import { sparseness, sparsenessDefaults } from './sparseness.js';
 import { metricOptions } from './support.js';
@@ -54,6 +62,38 @@ export const METRICS: Record<string, Metric> = {
     options: regionPerturbationDefaults,
     evaluate: (input, o) => regionPerturbation(input, o),
   },
+  'faithfulness-correlation': {
+    name: 'Faithfulness Correlation',
+    category: 'faithfulness',
+    direction: 'higher',
+    paper: 'Bhatt et al. 2020, Evaluating and aggregating feature-based model explanations',
+    options: faithfulnessCorrelationDefaults,
+    evaluate: (input, o) => faithfulnessCorrelation(input, o),
+  },
+  'monotonicity-correlation': {
+    name: 'Monotonicity Correlation',
+    category: 'faithfulness',
+    direction: 'higher',
+    paper: 'Nguyen & Martínez 2020, On quantitative aspects of model interpretability',
+    options: monotonicityCorrelationDefaults,
+    evaluate: (input, o) => monotonicityCorrelation(input, o),
+  },
+  irof: {
+    name: 'IROF',
+    category: 'faithfulness',
+    direction: 'higher',
+    paper: 'Rieger & Hansen 2020, IROF: a low resource evaluation metric for explanation methods',
+    options: irofDefaults,
+    evaluate: (input, o) => irof(input, o),
+  },
+  road: {
+    name: 'ROAD',
+    category: 'faithfulness',
+    direction: 'lower',
+    paper: 'Rong et al. 2022, A consistent and efficient evaluation strategy for attribution methods',
+    options: roadDefaults,
+    evaluate: (input, o) => road(input, o),
+  },
   selectivity: {
     name: 'Selectivity',
     category: 'faithfulness',
@@ -77,6 +117,38 @@ export const METRICS: Record<string, Metric> = {
     paper: 'Petsiuk et al. 2018, RISE: Randomized input sampling for explanation of black-box models',
     options: curveDefaults,
     evaluate: riseAuc('insertion'),
+  },
+  'max-sensitivity': {
+    name: 'Max-Sensitivity',
+    category: 'robustness',
+    direction: 'lower',
+    paper: 'Yeh et al. 2019, On the (in)fidelity and sensitivity of explanations',
+    options: maxSensitivityDefaults,
+    evaluate: (input, o) => maxSensitivity(input, o),
+  },
+  'avg-sensitivity': {
+    name: 'Avg-Sensitivity',
+    category: 'robustness',
+    direction: 'lower',
+    paper: 'Yeh et al. 2019, On the (in)fidelity and sensitivity of explanations',
+    options: avgSensitivityDefaults,
+    evaluate: (input, o) => avgSensitivity(input, o),
+  },
+  'local-lipschitz-estimate': {
+    name: 'Local Lipschitz Estimate',
+    category: 'robustness',
+    direction: 'lower',
+    paper: 'Alvarez-Melis & Jaakkola 2018, On the robustness of interpretability methods',
+    options: localLipschitzEstimateDefaults,
+    evaluate: (input, o) => localLipschitzEstimate(input, o),
+  },
+  'relative-input-stability': {
+    name: 'Relative Input Stability',
+    category: 'robustness',
+    direction: 'lower',
+    paper: 'Agarwal et al. 2022, Rethinking stability for attribution-based explanations',
+    options: relativeInputStabilityDefaults,
+    evaluate: (input, o) => relativeInputStability(input, o),
   },
   sparseness: {
     name: 'Sparseness',

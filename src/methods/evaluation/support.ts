@@ -352,3 +352,71 @@ export function patchOrder(a: Attributions, channels: number, grid: PatchGrid): 
     return descending(grid.patches.map((p) => p.reduce((s, q) => s + plane[q], 0)));
   });
 }
+
+/**
+ * Runs the explanation method on `samples` perturbed copies of every image, in batches of `input.batchSize` copies
+ * (default 16) across images and samples: `perturb(i, x, out, random)` writes copy s of image i (C×H×W) into `out`
+ * (called in order of image, then sample); `visit(i, s, copy, map)` then sees the copy and its map, prepared as
+ * `prepare` says (per-image normalisation and absolute values, as for the original maps). With `predictions`, `visit`
+ * also learns whether the copy's predicted class differs from the image's.
+ */
+export async function explainCopies(
+  metric: string,
+  input: MetricInput,
+  samples: number,
+  prepare: { normalise: boolean; abs: boolean },
+  perturb: (i: number, x: Float32Array, out: Float32Array) => void,
+  visit: (i: number, s: number, copy: Float32Array, map: Float32Array, changed: boolean) => void,
+  predictions = false,
+): Promise<void> {
+  const [n, c, h, w] = input.images.dims;
+  const per = c * h * w;
+  const total = n * samples;
+  const size = Math.min(input.batchSize ?? 16, total);
+  let original: number[] | undefined;
+  if (predictions) {
+    const { predicted } = await scoreCopies(
+      { ...input, onStep: undefined },
+      n,
+      (i, out) => out.set(input.images.data.subarray(i * per, (i + 1) * per)),
+      () => 0,
+      { softmax: false },
+    );
+    original = Array.from(predicted);
+  }
+  for (let start = 0; start < total; start += size) {
+    input.signal?.throwIfAborted();
+    const count = Math.min(size, total - start);
+    const batch = new Float32Array(count * per);
+    const labels: number[] = [];
+    for (let r = 0; r < count; r++) {
+      const i = Math.floor((start + r) / samples);
+      perturb(i, input.images.data.subarray(i * per, (i + 1) * per), batch.subarray(r * per, (r + 1) * per));
+      labels.push(input.labels[i]);
+    }
+    const copies: Tensor = { data: batch, dims: [count, c, h, w] };
+    const maps = prepareMaps(metric, await input.explain(input.classifier, copies, labels), copies, prepare);
+    let changed: number[] | undefined;
+    if (original) {
+      const { predicted } = await scoreCopies(
+        { ...input, images: copies, onStep: undefined },
+        count,
+        (r, out) => out.set(batch.subarray(r * per, (r + 1) * per)),
+        () => 0,
+        { softmax: false },
+      );
+      changed = Array.from(predicted, (p, r) => (p !== original![Math.floor((start + r) / samples)] ? 1 : 0));
+    }
+    for (let r = 0; r < count; r++) {
+      const j = start + r;
+      visit(
+        Math.floor(j / samples),
+        j % samples,
+        batch.subarray(r * per, (r + 1) * per),
+        maps.data.subarray(r * maps.per, (r + 1) * maps.per),
+        changed?.[r] === 1,
+      );
+    }
+    input.onStep?.(start + count, total);
+  }
+}
