@@ -40,6 +40,43 @@ export type ChannelWeights = (
   plane: number,
 ) => Float64Array;
 
+/** One image's layer activations A and gradients G (C×h×w each, channel-major) and what they explain. */
+export interface CamContext {
+  a: Float32Array;
+  g: Float32Array;
+  channels: number;
+  /** h·w. */
+  plane: number;
+  height: number;
+  width: number;
+  /** The image's index in the batch given to `classActivationMaps`. */
+  index: number;
+  label: number;
+  /** The layer's tensor name or module path, as resolved. */
+  layer: string;
+}
+
+/**
+ * A CAM method that needs more than channel weights from A and G: its h×w map before the final ReLU (LayerCAM's and
+ * HiResCAM's element-wise products, Eigen-CAM's projection), or channel weights from extra model runs (Score-CAM,
+ * Ablation-CAM).
+ */
+export interface CamImage {
+  map(ctx: CamContext): Float64Array | Promise<Float64Array>;
+}
+
+/** Σ_k w_k A^k over one image's C×h×w activations. */
+export function weightedSum(
+  weights: ArrayLike<number>,
+  a: Float32Array,
+  channels: number,
+  plane: number,
+): Float64Array {
+  const cam = new Float64Array(plane);
+  for (let k = 0; k < channels; k++) for (let p = 0; p < plane; p++) cam[p] += weights[k] * a[k * plane + p];
+  return cam;
+}
+
 // Operators whose weight is an initializer: the layers a classifier's head is made of.
 const WEIGHTED = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
 
@@ -121,14 +158,14 @@ export const meanGradientWeights: ChannelWeights = (_a, g, channels, plane) => {
 };
 
 /**
- * ReLU(Σ_k w_k A^k) at `layer` for each image's target logit, with weights from `weigh`, upsampled bilinearly to the
- * input size. Images run in batches of `batchSize`.
+ * ReLU(Σ_k w_k A^k) at `layer` for each image's target logit, with weights from `weigh` (or ReLU of a `CamImage`'s
+ * map), upsampled bilinearly to the input size. Images run in batches of `batchSize`.
  */
 export async function classActivationMaps(
   classifier: Classifier,
   images: Tensor,
   target: Target,
-  weigh: ChannelWeights,
+  weigh: ChannelWeights | CamImage,
   method: string,
   { layer, batchSize = 16, onStep, signal }: CamOptions,
 ): Promise<CamResult> {
@@ -157,10 +194,20 @@ export async function classActivationMaps(
     for (let i = 0; i < count; i++) {
       const ai = a.data.subarray(i * channels * plane, (i + 1) * channels * plane);
       const gi = g.data.subarray(i * channels * plane, (i + 1) * channels * plane);
-      const weights = weigh(ai, gi, channels, plane);
-      const cam = new Float64Array(plane);
-      for (let k = 0; k < channels; k++)
-        for (let p = 0; p < plane; p++) cam[p] += weights[k] * ai[k * plane + p];
+      const cam =
+        typeof weigh === 'function'
+          ? weightedSum(weigh(ai, gi, channels, plane), ai, channels, plane)
+          : await weigh.map({
+              a: ai,
+              g: gi,
+              channels,
+              plane,
+              height: h,
+              width: w,
+              index: start + i,
+              label: labels[start + i],
+              layer: chosen,
+            });
       const out = (start + i) * plane;
       for (let p = 0; p < plane; p++) layerMaps[out + p] = Math.max(0, cam[p]);
     }

@@ -17,7 +17,33 @@ export { deconvnet } from './deconvnet.js';
 export { gradCam } from './gradcam.js';
 export { gradCamPlusPlus } from './gradcam-plus-plus.js';
 export { guidedGradCam, type GuidedGradCamResult } from './guided-gradcam.js';
-export { findCamLayer, type CamOptions, type CamResult } from './cam.js';
+export {
+  findCamLayer,
+  type CamContext,
+  type CamImage,
+  type CamOptions,
+  type CamResult,
+  type ChannelWeights,
+} from './cam.js';
+export { scoreCam } from './scorecam.js';
+export { layerCam } from './layercam.js';
+export { xGradCam } from './xgradcam.js';
+export { hiResCam } from './hirescam.js';
+export { eigenCam, firstPrincipalProjection } from './eigencam.js';
+export { eigenGradCam } from './eigengradcam.js';
+export { ablationCam } from './ablationcam.js';
+export { fullGrad, type FullGradResult } from './fullgrad.js';
 export { occlusion, type OcclusionOptions, type OcclusionResult } from './occlusion.js';
 export { upsampleBilinear } from './upsample.js';
 export { channelSum, type AttributionOptions, type AttributionResult, type Target } from './support.js';
+export {
+  ATTRIBUTION_METHODS,
+  METHOD_FAMILIES,
+  attributionMethod,
+  methodsInGridOrder,
+  type AttributionMethodEntry,
+  type DisplayHints,
+  type MethodFamily,
+  type MethodOutput,
+  type MethodSettings,
+} from './registry.js';

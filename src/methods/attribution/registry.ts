@@ -2,6 +2,14 @@
 // A method is registered here once: its title, family, paper, how its map is shown, and one uniform call.
 import type { Classifier } from '../../model/classifier.js';
 import type { Tensor } from '../../tensor.js';
+import { ablationCam } from './ablationcam.js';
+import { eigenCam } from './eigencam.js';
+import { eigenGradCam } from './eigengradcam.js';
+import { fullGrad } from './fullgrad.js';
+import { hiResCam } from './hirescam.js';
+import { layerCam } from './layercam.js';
+import { scoreCam } from './scorecam.js';
+import { xGradCam } from './xgradcam.js';
 import { deconvnet } from './deconvnet.js';
 import { gradCamPlusPlus } from './gradcam-plus-plus.js';
 import { gradCam } from './gradcam.js';
@@ -111,6 +119,8 @@ const common = ({ batchSize, onStep, signal }: MethodSettings): AttributionOptio
   signal,
 });
 
+const cam = (s: MethodSettings) => ({ ...common(s), layer: s.layer });
+
 const noise = (s: MethodSettings) => ({
   ...common(s),
   samples: s.samples,
@@ -216,8 +226,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     paper: 'Selvaraju et al. 2017',
     description: 'the last spatial layer’s maps weighted by their mean gradient, upsampled.',
     display: { overlay: true, sign: 'positive' },
-    run: async (c, x, labels, s) =>
-      camOutput(await gradCam(c, x, labels, { ...common(s), layer: s.layer }), labels),
+    run: async (c, x, labels, s) => camOutput(await gradCam(c, x, labels, cam(s)), labels),
   },
   {
     name: 'gradcam++',
@@ -226,8 +235,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     paper: 'Chattopadhyay et al. 2018',
     description: 'Grad-CAM with pixel-wise weights on the positive gradients.',
     display: { overlay: true, sign: 'positive' },
-    run: async (c, x, labels, s) =>
-      camOutput(await gradCamPlusPlus(c, x, labels, { ...common(s), layer: s.layer }), labels),
+    run: async (c, x, labels, s) => camOutput(await gradCamPlusPlus(c, x, labels, cam(s)), labels),
   },
   {
     name: 'guided-gradcam',
@@ -236,8 +244,88 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     paper: 'Selvaraju et al. 2017',
     description: 'Guided Backprop times Grad-CAM, pixel by pixel.',
     display: {},
-    run: async (c, x, labels, s) =>
-      camOutput(await guidedGradCam(c, x, labels, { ...common(s), layer: s.layer }), labels),
+    run: async (c, x, labels, s) => camOutput(await guidedGradCam(c, x, labels, cam(s)), labels),
+  },
+  {
+    name: 'scorecam',
+    title: 'Score-CAM',
+    family: 'cam',
+    paper: 'Wang et al. 2020',
+    description:
+      'each channel of the layer, upsampled, masks the image; the softmax of the masked images’ scores weighs the channels.',
+    display: { overlay: true, sign: 'positive' },
+    run: async (c, x, labels, s) => camOutput(await scoreCam(c, x, labels, cam(s)), labels),
+  },
+  {
+    name: 'layercam',
+    title: 'LayerCAM',
+    family: 'cam',
+    paper: 'Jiang et al. 2021',
+    description: 'each position of each channel weighted by its own positive gradient, summed over channels.',
+    display: { overlay: true, sign: 'positive' },
+    run: async (c, x, labels, s) => camOutput(await layerCam(c, x, labels, cam(s)), labels),
+  },
+  {
+    name: 'xgradcam',
+    title: 'XGrad-CAM',
+    family: 'cam',
+    paper: 'Fu et al. 2020',
+    description: 'Grad-CAM with each channel’s gradient averaged with its activations as weights.',
+    display: { overlay: true, sign: 'positive' },
+    run: async (c, x, labels, s) => camOutput(await xGradCam(c, x, labels, cam(s)), labels),
+  },
+  {
+    name: 'hirescam',
+    title: 'HiResCAM',
+    family: 'cam',
+    paper: 'Draelos & Carin 2020',
+    description: 'the gradient times the activation, element by element, summed over channels.',
+    display: { overlay: true, sign: 'positive' },
+    run: async (c, x, labels, s) => camOutput(await hiResCam(c, x, labels, cam(s)), labels),
+  },
+  {
+    name: 'eigencam',
+    title: 'Eigen-CAM',
+    family: 'cam',
+    paper: 'Muhammad & Yeasin 2020',
+    description: 'the layer’s activations projected on their first principal component; class-independent.',
+    display: { overlay: true, sign: 'positive' },
+    run: async (c, x, labels, s) => camOutput(await eigenCam(c, x, labels, cam(s)), labels),
+  },
+  {
+    name: 'eigengradcam',
+    title: 'Eigen-Grad-CAM',
+    family: 'cam',
+    paper: 'pytorch-grad-cam, after Muhammad & Yeasin 2020',
+    description: 'the gradient ⊙ activations projected on their first principal component.',
+    display: { overlay: true, sign: 'positive' },
+    run: async (c, x, labels, s) => camOutput(await eigenGradCam(c, x, labels, cam(s)), labels),
+  },
+  {
+    name: 'ablationcam',
+    title: 'Ablation-CAM',
+    family: 'cam',
+    paper: 'Desai & Ramaswamy 2020',
+    description: 'each channel weighted by the relative drop of the score when it is set to zero.',
+    display: { overlay: true, sign: 'positive' },
+    run: async (c, x, labels, s) => camOutput(await ablationCam(c, x, labels, cam(s)), labels),
+  },
+  {
+    name: 'fullgrad',
+    title: 'FullGrad',
+    family: 'cam',
+    paper: 'Srinivas & Fleuret 2019',
+    description:
+      'the input-gradient term plus every Conv bias times its gradient, each normalised and upsampled.',
+    display: { overlay: true, sign: 'positive' },
+    run: async (c, x, labels, s) => {
+      const r = await fullGrad(c, x, labels, common(s));
+      return {
+        maps: r.maps,
+        details: labels.map(() => ({ biasLayers: r.biasLayers.length })),
+        notes: labels.map(() => `${r.biasLayers.length} bias layers`),
+      };
+    },
   },
   {
     name: 'occlusion',
