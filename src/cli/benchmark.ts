@@ -20,6 +20,7 @@ import {
   classifierFrom,
   positiveInt,
   printJson,
+  printTable,
   withInterrupt,
   withModelOptions,
   writeOutputs,
@@ -28,14 +29,12 @@ import {
   type ProgressFlags,
 } from './shared.js';
 
-interface BenchmarkFlags extends ModelFlags, ProgressFlags {
+interface BenchmarkFlags extends ModelFlags, ProgressFlags, PoolFlags {
   methods: string;
   metrics: string;
   db: string;
   export?: string;
   leaderboard: string;
-  workers?: number;
-  workerMemory: number;
   queue?: string;
 }
 
@@ -154,10 +153,39 @@ async function leaderboardFiles(
   return files;
 }
 
+/** Options of a worker-thread pool (`benchmark` and `worker`): how many threads, their heap limit. */
+export interface PoolFlags {
+  workers?: number;
+  workerMemory: number;
+  threads?: number;
+}
+
+/** Adds --workers and --worker-memory. */
+export function withPoolOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option(
+        '--workers <n>',
+        'worker threads, each with its own model session (default: one per core)',
+      ).argParser(positiveInt('--workers')),
+    )
+    .addOption(
+      new Option('--worker-memory <MB>', 'JavaScript heap limit per worker thread, in MB')
+        .default(2048)
+        .argParser(positiveInt('--worker-memory')),
+    );
+}
+
+/** Worker threads and ONNX Runtime threads each: as given, else one worker per core and the cores shared out. */
+export function poolSize(flags: PoolFlags): { workers: number; threads: number } {
+  const workers = flags.workers ?? availableParallelism();
+  return { workers, threads: flags.threads ?? Math.max(1, Math.floor(availableParallelism() / workers)) };
+}
+
 /** `netvis benchmark IMAGES_DIR|MANIFEST --methods … --metrics …`: attribution methods × metrics over a dataset. */
 export function benchmarkCommand(): Command {
   return withModelOptions(
-    withProgressOption(new Command('benchmark'))
+    withPoolOptions(withProgressOption(new Command('benchmark')))
       .description(
         'score attribution methods with evaluation metrics over a folder or manifest of images, on every core or on workers across machines; results go to a database as they finish, so a rerun continues where a run stopped',
       )
@@ -182,17 +210,6 @@ export function benchmarkCommand(): Command {
         '--leaderboard <dir>',
         'folder for the HTML leaderboard (index.html and per-image figures)',
         'leaderboard',
-      )
-      .addOption(
-        new Option(
-          '--workers <n>',
-          'worker threads, each with its own model session (default: one per core)',
-        ).argParser(positiveInt('--workers')),
-      )
-      .addOption(
-        new Option('--worker-memory <MB>', 'JavaScript heap limit per worker thread, in MB')
-          .default(2048)
-          .argParser(positiveInt('--worker-memory')),
       )
       .option(
         '--queue <url>',
@@ -240,8 +257,7 @@ export function benchmarkCommand(): Command {
     }
     const db = await ResultsDatabase.open(flags.db);
     const run: RunSelection = { modelHash: model.hash, images: byHash, methods, metrics };
-    const workers = flags.workers ?? availableParallelism();
-    const threads = flags.threads ?? Math.max(1, Math.floor(availableParallelism() / workers));
+    const { workers, threads } = poolSize(flags);
     let pool: import('../runner/pool.js').TaskPool | undefined;
     try {
       const done = await db.doneKeys(model.hash);
@@ -364,14 +380,7 @@ export function benchmarkCommand(): Command {
             return `${e.mean.toPrecision(3)} [${e.low.toPrecision(3)}, ${e.high.toPrecision(3)}]`;
           }),
         ]);
-      const widths = lines[0].map((_, c) => Math.max(...lines.map((l) => l[c].length)));
-      for (const l of lines)
-        process.stdout.write(
-          `${l
-            .map((v, c) => v.padEnd(widths[c]))
-            .join('  ')
-            .trimEnd()}\n`,
-        );
+      printTable(lines);
       process.stdout.write(
         `(mean over ${hashed.length} image${hashed.length === 1 ? '' : 's'} [95% bootstrap interval]; ↑ higher is better, ↓ lower)\n` +
           `${computed} new results in ${seconds(wall)}${imagesPerSecond ? ` (${imagesPerSecond.toFixed(2)} images/s)` : ''}, ${already} already in ${flags.db}\n` +

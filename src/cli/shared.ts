@@ -64,6 +64,18 @@ export function mapStats(map: Float32Array): { min: number; max: number; mean: n
   return { min, max, mean: sum / map.length };
 }
 
+/** Prints rows as a plain-text table on stdout: columns padded to their widest cell, two spaces apart. */
+export function printTable(rows: string[][]): void {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((l) => l[c].length)));
+  for (const l of rows)
+    process.stdout.write(
+      `${l
+        .map((v, c) => v.padEnd(widths[c]))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
+}
+
 /** Prints a value as JSON on stdout. */
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

@@ -1,34 +1,21 @@
 import { Command, Option } from 'commander';
-import { availableParallelism } from 'node:os';
+import { poolSize, withPoolOptions, type PoolFlags } from './benchmark.js';
 import { InterruptedError } from './errors.js';
 import { classifierFrom, positiveInt, withModelOptions, type ModelFlags } from './shared.js';
 
-interface WorkerFlags extends ModelFlags {
+interface WorkerFlags extends ModelFlags, PoolFlags {
   queue: string;
-  workers?: number;
-  workerMemory: number;
   stallTimeout: number;
 }
 
 /** `netvis worker --queue redis://HOST:PORT`: takes benchmark jobs from the queue until Ctrl-C or SIGTERM. */
 export function workerCommand(): Command {
   return withModelOptions(
-    new Command('worker')
+    withPoolOptions(new Command('worker'))
       .description(
         'take `netvis benchmark --queue` jobs from a Redis queue (BullMQ) and compute them on this machine; run one per machine, as many machines as you like',
       )
       .requiredOption('--queue <url>', 'the Redis the benchmark enqueues on: redis://HOST:PORT')
-      .addOption(
-        new Option(
-          '--workers <n>',
-          'jobs at once, each on a worker thread with its own model session (default: one per core)',
-        ).argParser(positiveInt('--workers')),
-      )
-      .addOption(
-        new Option('--worker-memory <MB>', 'JavaScript heap limit per worker thread, in MB')
-          .default(2048)
-          .argParser(positiveInt('--worker-memory')),
-      )
       .addOption(
         new Option(
           '--stall-timeout <s>',
@@ -46,8 +33,7 @@ export function workerCommand(): Command {
     const classifier = await classifierFrom({ ...flags, threads: 1 });
     const modelHash = await hashFile(classifier.source);
     await classifier.dispose();
-    const workers = flags.workers ?? availableParallelism();
-    const threads = flags.threads ?? Math.max(1, Math.floor(availableParallelism() / workers));
+    const { workers, threads } = poolSize(flags);
     const pool = new TaskPool(
       { model: classifier.source, labels: flags.labels, threads },
       workers,

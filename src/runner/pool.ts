@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { TaskError } from './errors.js';
 import type { PlannedTask } from './plan.js';
@@ -33,11 +32,6 @@ export interface WorkerMemory {
   heapUsed: number;
   arrayBuffers: number;
   rss: number;
-}
-
-/** Intra-op threads per worker when not given: the cores shared out, at least one each. */
-export function threadsPerWorker(workers: number): number {
-  return Math.max(1, Math.floor(availableParallelism() / workers));
 }
 
 /**
