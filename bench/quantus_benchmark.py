@@ -78,7 +78,7 @@ metrics = {
     'pixel-flipping': quantus.PixelFlipping(features_in_step=args.pf_step, perturb_baseline='black',
                                             return_auc_per_sample=True, disable_warnings=True),
     'faithfulness-correlation': quantus.FaithfulnessCorrelation(nr_runs=args.fc_runs, subset_size=224,
-                                                                perturb_baseline='black', similarity_func=pearson_rows,
+                                                                perturb_baseline='black', similarity_func=pearson_rows, return_aggregate=False,
                                                                 disable_warnings=True),
     'max-sensitivity': quantus.MaxSensitivity(nr_samples=args.ms_samples, lower_bound=0.2, disable_warnings=True),
     'sparseness': quantus.Sparseness(disable_warnings=True),
@@ -94,7 +94,7 @@ for method in ['saliency', 'gradcam', 'ig']:
         scores = metric(model=model, x_batch=x, y_batch=y, a_batch=a, explain_func=explain,
                         explain_func_kwargs={'method': method}, device='cpu', batch_size=64)
         per_metric[name] += time.perf_counter() - t
-        assert len(scores) == len(x)
+        assert len(scores) == len(x), (name, method, type(scores), len(scores))
 seconds = time.perf_counter() - t0
 print(json.dumps({
     'engine': f'Quantus + PyTorch {torch.__version__}, {args.threads} threads',

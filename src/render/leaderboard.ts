@@ -189,7 +189,7 @@ function drillDown(board: Leaderboard): string {
               .join('')}</tr>`,
         )
         .join('\n');
-      return `<details><summary>${escapeXml(img.name)} <small>(${escapeXml(img.label)})</small></summary>
+      return `<details><summary>${escapeXml(img.name)} <small>(explaining ${escapeXml(img.label)})</small></summary>
 <img src="${escapeXml(img.figure)}" alt="${escapeXml(`${img.name} and its maps`)}" loading="lazy">
 <table><thead><tr><th>method</th>${head}</tr></thead><tbody>
 ${rows}
