@@ -57,7 +57,9 @@ export function resultKey(imageHash: string, method: Spec, metric: Spec): string
 /**
  * The benchmark's results in an embedded DuckDB file: each finished task is one transaction, so a crash, a kill or
  * Ctrl-C loses only the tasks in flight, and rows are upserted on their key, so a rerun or a retried job never counts
- * a result twice. One process writes at a time (DuckDB locks the file).
+ * a result twice. One process writes at a time (DuckDB locks the file). DuckDB rather than SQLite: its binaries come
+ * from the npm registry (better-sqlite3 downloads or compiles its own at install), it writes Parquet itself, and the
+ * leaderboard's and users' questions (means by method and metric) are what it is built for.
  */
 export class ResultsDatabase {
   private writing = Promise.resolve();
