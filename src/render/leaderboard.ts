@@ -129,7 +129,7 @@ function categoryPlot(board: Leaderboard, category: string, metrics: Leaderboard
   const left = 150;
   const top = 44;
   const height = top + board.methods.length * rowH + 34;
-  const width = left + metrics.length * (panelW + 24);
+  const width = left + metrics.length * (panelW + 60);
   const parts: string[] = [];
   board.methods.forEach((method, r) => {
     const y = top + r * rowH + rowH / 2;
@@ -138,7 +138,7 @@ function categoryPlot(board: Leaderboard, category: string, metrics: Leaderboard
     );
   });
   metrics.forEach((metric, k) => {
-    const x0 = left + k * (panelW + 24);
+    const x0 = left + k * (panelW + 60);
     const es = board.methods
       .map((m) => board.estimates[m]?.[metric.label])
       .filter((e) => e && Number.isFinite(e.mean));
@@ -238,7 +238,7 @@ ${plots}
 </section>
 <section>
 <h2>Per image</h2>
-<p>Each image with its map from every method (absolute values, clipped at the 99th percentile) and its metric values.</p>
+<p>Each image with its map from every method (clipped at the 99th percentile; the CAMs blended on the image) and its metric values.</p>
 ${drillDown(board)}
 </section>
 </main>
