@@ -130,6 +130,12 @@ def road(x, y, a, noise):
     return np.stack(right, 1).astype(float).mean(1).tolist()
 
 
+def shift_everything(arr, input_shift, **_):
+    """Input Invariance's shift of every value (Quantus's perturb_batch passes each sample's indices without the
+    first, so that its own shift leaves the first value of each image as it was)."""
+    return arr + input_shift
+
+
 def per_image(make, x, y, a=None, s=None, explain=None, **call):
     """Quantus's scores, one image per call (see the module docstring)."""
     out = []
@@ -180,7 +186,12 @@ def main():
     masks = np.zeros((n, 1, h, w), dtype=np.float32)
     masks[0, 0, 10:30, 14:40] = 1
     masks[1, 0, 4:24, 6:44] = 1
-    maps = {'saliency': sal, 'input-x-gradient': ixg}
+    # Saliency with its weaker 70 % set to exactly 0: what Non-Sensitivity tells apart.
+    sparse = np.where(sal >= np.quantile(sal.reshape(n, -1), 0.7, axis=1)[:, None, None], sal, 0).astype(np.float32)
+    # The signed gradient, one value per channel (N×3×H×W).
+    grad = (gradient(MODEL, x, y) + rng.uniform(-1e-9, 1e-9, x.shape)).astype(np.float32)
+    assert all(len(np.unique(r)) == r.size for r in grad.reshape(n, -1))
+    maps = {'saliency': sal, 'input-x-gradient': ixg, 'sparse-saliency': sparse, 'gradient': grad}
     cases = []
 
     def case(metric, options, map_name, scores, **extra):
@@ -188,7 +199,39 @@ def main():
 
     Q = quantus
     quiet = dict(disable_warnings=True)
-    for name, a in maps.items():
+    case('non-sensitivity', {'featuresInStep': 48}, 'sparse-saliency',
+         scalar(per_image(lambda: Q.NonSensitivity(features_in_step=48, **quiet), x, y, sparse)))
+    case('sparseness', {}, 'sparse-saliency', scalar(per_image(lambda: Q.Sparseness(**quiet), x, y, sparse)))
+    case('effective-complexity', {}, 'sparse-saliency',
+         scalar(per_image(lambda: Q.EffectiveComplexity(**quiet), x, y, sparse)))
+    case('input-invariance', {}, 'saliency', scalar(per_image(
+        lambda: Q.InputInvariance(perturb_func=shift_everything, **quiet), x, y, sal, explain=saliency)),
+         explain='saliency')
+    case('input-invariance', {}, 'input-x-gradient', scalar(per_image(
+        lambda: Q.InputInvariance(perturb_func=shift_everything, **quiet), x, y, ixg, explain=input_x_gradient)),
+         explain='input-x-gradient')
+    # Maps with a value per channel: each channel value is a feature of its own.
+    rs = per_image(lambda: Q.PixelFlipping(features_in_step=48, **quiet), x, y, grad)
+    case('pixel-flipping', {'featuresInStep': 48}, 'gradient', [float(np.trapz(c)) for c in curves(rs)],
+         curves=curves(rs))
+    cs = curves(per_image(lambda: Q.RegionPerturbation(patch_size=8, **quiet), x, y, grad))
+    case('region-perturbation', {}, 'gradient', [sum(c) / (len(c) + 1) for c in cs], curves=cs)
+    rs = per_image(lambda: Q.Selectivity(patch_size=8, **quiet), x, y, grad)
+    case('selectivity', {}, 'gradient', [float(np.trapz(c)) for c in curves(rs)], curves=curves(rs))
+    rs = per_image(lambda: Q.IROF(perturb_func=mask_all_channels, return_aggregate=False, **quiet), x, y, grad)
+    case('irof', {}, 'gradient', scalar(rs))
+    for metric, make in [('sparseness', Q.Sparseness), ('complexity', Q.Complexity)]:
+        case(metric, {}, 'gradient', scalar(per_image(lambda: make(**quiet), x, y, grad)))
+    # Completeness: Quantus compares the map's sum with the logit's change for equality; what it compares. Its
+    # baseline covers as many values as the map has (one channel of three for an H×W map), so it is given the map
+    # spread over the channels, for the paper's all-black baseline image.
+    completeness = {}
+    for name, a in list(maps.items())[:3]:
+        changes = []
+        per_image(lambda: Q.Completeness(normalise=False, output_func=lambda d: changes.append(float(d[0])) or d,
+                                         **quiet), x, y, np.repeat(a[:, None], 3, axis=1))
+        completeness[name] = {'sum': a.reshape(n, -1).astype(float).sum(1).tolist(), 'difference': changes}
+    for name, a in list(maps.items())[:2]:
         # Faithfulness
         rs = per_image(lambda: Q.PixelFlipping(features_in_step=48, **quiet), x, y, a)
         case('pixel-flipping', {'featuresInStep': 48}, name, [float(np.trapz(c)) for c in curves(rs)],
@@ -246,6 +289,16 @@ def main():
         lambda: Q.LocalLipschitzEstimate(nr_samples=20, **quiet), x, y, a, explain=saliency))))
     spread('relative-input-stability', {'nrSamples': 20}, seeded(lambda _: scalar(per_image(
         lambda: Q.RelativeInputStability(nr_samples=20, **quiet), x, y, a, explain=saliency))))
+    # Randomisation: the weights' seed (Quantus's seed argument) and Random Logit's class draw vary.
+    spread('mprt', {}, seeded(lambda seed: [float(list(r.values())[-1][0]) for r in per_image(
+        lambda: Q.MPRT(seed=seed, **quiet), x, y, a, explain=saliency)]))
+    spread('efficient-mprt', {}, seeded(lambda seed: scalar(per_image(
+        lambda: Q.EfficientMPRT(seed=seed, **quiet), x, y, a, explain=saliency))))
+    spread('random-logit', {}, seeded(lambda seed: scalar(per_image(
+        lambda: Q.RandomLogit(num_classes=10, seed=seed, **quiet), x, y, a, explain=saliency))))
+    # Quantus's SSIM of the saliency and input×gradient maps, each normalised by its largest absolute value.
+    unit_max = lambda m: m / np.abs(m).max(axis=(1, 2), keepdims=True)
+    ssim = similarity_func.ssim(unit_max(sal).reshape(n, -1), unit_max(ixg).reshape(n, -1), batched=True)
     with open(os.path.join(OUT, 'reference.json'), 'w') as f:
         json.dump({
             'quantus': '85bc29d137d8f42835dd392f5cc441ad61d6d1f1',
@@ -259,6 +312,8 @@ def main():
             # The superpixels Quantus's IROF works on.
             'segments': [slic(np.moveaxis(im, 0, -1).astype('double'), start_label=0).reshape(-1).tolist() for im in x],
             'imputation': imputation,
+            'completeness': completeness,
+            'ssim': [float(v) for v in ssim],
             'cases': cases,
             'stochastic': stochastic,
         }, f, indent=1)

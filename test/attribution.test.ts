@@ -28,6 +28,7 @@ import { decodeModel, encodeModel, type onnx } from '../src/onnx/proto.js';
 import { decodeTensor } from '../src/onnx/tensor-proto.js';
 import { nodeBackend } from '../src/runtime/node.js';
 import { sliceBatch, type Tensor } from '../src/tensor.js';
+import { edges } from './support/edges.js';
 import { readNpy } from './support/npy.js';
 import { FIXTURES, REFERENCE, referenceMeta, relativeL2 } from './support/shared.js';
 import { buildModel, floatInit, type TinyNode } from './support/tiny-graph.js';
@@ -544,37 +545,6 @@ describe('deletion and insertion', () => {
 });
 
 describe('model randomization', () => {
-  /** Sobel gradient magnitude of each image's channel mean: a map that never looks at the model. */
-  const edges = async (_c: Classifier, x: Tensor): Promise<Tensor> => {
-    const [n, , h, w] = x.dims;
-    const out = new Float32Array(n * h * w);
-    const grey = (i: number, y: number, xx: number) =>
-      (x.data[i * 3 * h * w + y * w + xx] +
-        x.data[(i * 3 + 1) * h * w + y * w + xx] +
-        x.data[(i * 3 + 2) * h * w + y * w + xx]) /
-      3;
-    for (let i = 0; i < n; i++)
-      for (let y = 1; y < h - 1; y++)
-        for (let xx = 1; xx < w - 1; xx++) {
-          const gx =
-            grey(i, y - 1, xx + 1) +
-            2 * grey(i, y, xx + 1) +
-            grey(i, y + 1, xx + 1) -
-            grey(i, y - 1, xx - 1) -
-            2 * grey(i, y, xx - 1) -
-            grey(i, y + 1, xx - 1);
-          const gy =
-            grey(i, y + 1, xx - 1) +
-            2 * grey(i, y + 1, xx) +
-            grey(i, y + 1, xx + 1) -
-            grey(i, y - 1, xx - 1) -
-            2 * grey(i, y - 1, xx) -
-            grey(i, y - 1, xx + 1);
-          out[i * h * w + y * w + xx] = Math.hypot(gx, gy);
-        }
-    return { data: out, dims: [n, h, w] };
-  };
-
   test('Spearman correlation: ±1 for monotone relations, ties averaged, 0 for a constant', () => {
     const a = Float32Array.from([1, 2, 3, 4]);
     assert.equal(spearman(a, Float32Array.from([10, 20, 30, 400])), 1);

@@ -7,8 +7,15 @@ import { IMAGENET_PREPROCESSING } from '../src/image/types.js';
 import { Classifier } from '../src/model/classifier.js';
 import { ClassLabels } from '../src/model/labels.js';
 import { slic } from '../src/image/slic.js';
+import { inputXGradient } from '../src/methods/attribution/input-x-gradient.js';
+import { channelSum } from '../src/methods/attribution/support.js';
 import { saliency } from '../src/methods/attribution/saliency.js';
+import { pixelFlippingCurves } from '../src/methods/evaluation/pixel-flipping.js';
+import { regionPerturbationCurves } from '../src/methods/evaluation/region-perturbation.js';
+import { selectivityCurves } from '../src/methods/evaluation/selectivity.js';
 import { noisyLinearImputation } from '../src/methods/evaluation/noisy-linear-imputation.js';
+import { completenessGap } from '../src/methods/evaluation/completeness.js';
+import { ssim } from '../src/methods/evaluation/random-logit.js';
 import { METRICS } from '../src/methods/evaluation/registry.js';
 import type { MetricInput } from '../src/methods/evaluation/types.js';
 import { decodeModel } from '../src/onnx/proto.js';
@@ -25,6 +32,8 @@ interface Case {
   map: string;
   scores: number[];
   curves?: number[][];
+  /** The method the metric re-runs, when not saliency. */
+  explain?: string;
 }
 
 interface Reference {
@@ -38,6 +47,10 @@ interface Reference {
   segments: number[][];
   /** Quantus's noisy linear imputation (no noise) of some pixels of one image. */
   imputation: { image: number; indices: number[]; imputed: string };
+  /** Per map, its sums and the changes of the logit from the 'black' baseline that Quantus's Completeness compares. */
+  completeness: Record<string, { sum: number[]; difference: number[] }>;
+  /** Quantus's SSIM of the saliency and input×gradient maps (each normalised by its largest absolute value). */
+  ssim: number[];
   cases: Case[];
   /** Per stochastic metric, Quantus's per-image scores under numpy seeds 0..9. */
   stochastic: (Omit<Case, 'scores'> & { seeds: number[][] })[];
@@ -52,8 +65,12 @@ function floats(b64: string): Float32Array {
 
 const [n, , h, w] = reference.dims;
 const images: Tensor = { data: floats(reference.x), dims: reference.dims };
+// N×H×W maps, or N×3×H×W (one value per channel).
 const maps = Object.fromEntries(
-  Object.entries(reference.maps).map(([k, v]) => [k, { data: floats(v), dims: [n, h, w] }]),
+  Object.entries(reference.maps).map(([k, v]) => {
+    const data = floats(v);
+    return [k, { data, dims: data.length === n * h * w ? [n, h, w] : [n, 3, h, w] }];
+  }),
 ) as Record<string, Tensor>;
 const masks: Tensor = { data: floats(reference.masks), dims: [n, h, w] };
 
@@ -67,15 +84,18 @@ before(() => {
 });
 after(() => tiny.dispose());
 
-const explainSaliency: MetricInput['explain'] = async (c, x, labels) => (await saliency(c, x, labels)).maps;
+const explainers: Record<string, MetricInput['explain']> = {
+  saliency: async (c, x, labels) => (await saliency(c, x, labels)).maps,
+  'input-x-gradient': async (c, x, labels) => channelSum((await inputXGradient(c, x, labels)).maps),
+};
 
-function input(map: string): MetricInput {
+function input(map: string, explain = 'saliency'): MetricInput {
   return {
     classifier: tiny,
     images,
     maps: maps[map],
     labels: reference.labels,
-    explain: explainSaliency,
+    explain: explainers[explain],
     masks,
   };
 }
@@ -101,23 +121,77 @@ test("noisy linear imputation without noise equals Quantus's within 1e-5", () =>
   assert.ok(worst <= 1e-5, `largest difference ${worst}`);
 });
 
-describe(`deterministic metrics equal Quantus ${reference.quantus.slice(0, 7)}'s scores within 1e-4`, () => {
+test("Completeness compares what Quantus compares: the maps' sums and the logits' changes, within 1e-4", async () => {
+  for (const [map, expected] of Object.entries(reference.completeness)) {
+    const got = await completenessGap(input(map));
+    for (const key of ['sum', 'difference'] as const)
+      got[key].forEach((v, i) =>
+        assert.ok(
+          Math.abs(v - expected[key][i]) <= 1e-4,
+          `${map} ${key} ${i}: ${v}, Quantus ${expected[key][i]}`,
+        ),
+      );
+  }
+});
+
+test("SSIM, Random Logit's similarity, equals scikit-image's within 1e-4", () => {
+  const unit = (t: Tensor, i: number) => {
+    const row = t.data.slice(i * h * w, (i + 1) * h * w);
+    const max = row.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    return row.map((v) => v / max);
+  };
+  reference.ssim.forEach((expected, i) => {
+    const got = ssim(unit(maps.saliency, i), unit(maps['input-x-gradient'], i));
+    assert.ok(Math.abs(got - expected) <= 1e-4, `image ${i}: ${got}, scikit-image ${expected}`);
+  });
+});
+
+/** Per curve metric: its curves and the score the registry reports from them. */
+const curveMetrics: Record<
+  string,
+  (i: MetricInput, o: Record<string, unknown>) => Promise<[number[][], number[]]>
+> = {
+  'pixel-flipping': async (i, o) => {
+    const r = await pixelFlippingCurves(i, o);
+    return [r.curves, r.auc];
+  },
+  'region-perturbation': async (i, o) => {
+    const r = await regionPerturbationCurves(i, o);
+    return [r.curves, r.aopc];
+  },
+  selectivity: async (i, o) => {
+    const r = await selectivityCurves(i, o);
+    return [r.curves, r.auc];
+  },
+};
+
+describe(`deterministic metrics equal Quantus ${reference.quantus.slice(0, 7)}'s scores (and curves) within 1e-4`, () => {
   for (const c of reference.cases) {
-    if (!METRICS[c.metric]) continue;
     test(`${c.metric} ${JSON.stringify(c.options)} on the ${c.map} map`, async () => {
-      const got = await METRICS[c.metric].evaluate(input(c.map), c.options);
+      const curves = curveMetrics[c.metric];
+      const [gotCurves, got] = curves
+        ? await curves(input(c.map, c.explain), c.options)
+        : [undefined, await METRICS[c.metric].evaluate(input(c.map, c.explain), c.options)];
       got.forEach((v, i) =>
         assert.ok(Math.abs(v - c.scores[i]) <= 1e-4, `image ${i}: netvis ${v}, Quantus ${c.scores[i]}`),
       );
+      c.curves?.forEach((expected, i) => {
+        assert.equal(gotCurves![i].length, expected.length);
+        expected.forEach((v, k) =>
+          assert.ok(
+            Math.abs(gotCurves![i][k] - v) <= 1e-4,
+            `image ${i} point ${k}: ${gotCurves![i][k]}, Quantus ${v}`,
+          ),
+        );
+      });
     });
   }
 });
 
 describe("stochastic metrics fall within the spread of Quantus's scores over 10 seeds (mean ± 3 sd)", () => {
   for (const c of reference.stochastic) {
-    if (!METRICS[c.metric]) continue;
     test(`${c.metric} ${JSON.stringify(c.options)} on the ${c.map} map`, async () => {
-      const got = await METRICS[c.metric].evaluate(input(c.map), c.options);
+      const got = await METRICS[c.metric].evaluate(input(c.map, c.explain), c.options);
       got.forEach((v, i) => {
         const runs = c.seeds.map((s) => s[i]);
         const mean = runs.reduce((s, r) => s + r, 0) / runs.length;

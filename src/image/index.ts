@@ -1,6 +1,7 @@
 export { decodeImage, ImageError } from './decode.js';
 export { encodePng } from './encode.js';
 export { gaussianBlur, roll } from './filters.js';
+export { slic, type SlicOptions } from './slic.js';
 export { deprocess, imageToTensor, preprocess, validRange, type ChannelRange } from './preprocess.js';
 export { centerCrop, resizeBilinear, resizeShorterSide } from './resize.js';
 export { IMAGENET_PREPROCESSING, type Preprocessing, type RgbImage } from './types.js';

@@ -1,4 +1,5 @@
 import { sensitivities, sensitivityDefaults } from './sensitivity.js';
+import { nanMean } from './support.js';
 import type { MetricInput } from './types.js';
 
 /** Options of Avg-Sensitivity, with Quantus's defaults (and the paper's absolute norm). */
@@ -16,8 +17,5 @@ export async function avgSensitivity(
   options: Partial<typeof avgSensitivityDefaults> = {},
 ): Promise<number[]> {
   const rows = await sensitivities('avg-sensitivity', input, options);
-  return rows.map((r) => {
-    const kept = r.filter((v) => !Number.isNaN(v));
-    return kept.length ? kept.reduce((s, v) => s + v, 0) / kept.length : NaN;
-  });
+  return rows.map(nanMean);
 }

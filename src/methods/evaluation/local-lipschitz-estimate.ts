@@ -1,5 +1,4 @@
-import { Random } from '../random.js';
-import { checkInteger, explainCopies, metricOptions, prepareMaps } from './support.js';
+import { copyScores, metricOptions, nanMax } from './support.js';
 import type { MetricInput } from './types.js';
 
 /** Options of the Local Lipschitz Estimate, with Quantus's defaults. */
@@ -30,32 +29,19 @@ export async function localLipschitzEstimate(
 ): Promise<number[]> {
   const metric = 'local-lipschitz-estimate';
   const o = metricOptions(metric, localLipschitzEstimateDefaults, options);
-  checkInteger(metric, 'nrSamples', o.nrSamples, 1);
-  const a = prepareMaps(metric, input.maps, input.images, o);
-  const random = new Random(o.seed);
-  const best = new Array<number>(a.n).fill(NaN);
-  await explainCopies(
+  const rows = await copyScores(
     metric,
     input,
-    o.nrSamples,
     o,
-    (_i, x, copy) => {
-      for (let f = 0; f < x.length; f++) copy[f] = x[f] + o.perturbMean + o.perturbStd * random.normal();
-    },
-    (i, _s, copy, map, changed) => {
-      if (map.length !== a.per)
-        throw new Error(`${metric}: explain gave ${map.length} values per image, the maps ${a.per}`);
-      if (changed) return;
-      const x = input.images.data.subarray(i * copy.length, (i + 1) * copy.length);
-      const row = a.data.subarray(i * a.per, (i + 1) * a.per);
+    (random) => o.perturbMean + o.perturbStd * random.normal(),
+    (a, b, x, copy) => {
       let num = 0;
       let den = 0;
-      for (let f = 0; f < a.per; f++) num += (row[f] - map[f]) ** 2;
-      for (let f = 0; f < copy.length; f++) den += (x[f] - copy[f]) ** 2;
-      const ratio = Math.sqrt(num) / (Math.sqrt(den) + 1e-10);
-      best[i] = Number.isNaN(best[i]) ? ratio : Math.max(best[i], ratio);
+      for (let f = 0; f < a.length; f++) num += (a[f] - b[f]) ** 2;
+      for (let f = 0; f < x.length; f++) den += (x[f] - copy[f]) ** 2;
+      return Math.sqrt(num) / (Math.sqrt(den) + 1e-10);
     },
     o.returnNanWhenPredictionChanges,
   );
-  return best;
+  return rows.map(nanMax);
 }

@@ -1,4 +1,5 @@
 import { sensitivities, sensitivityDefaults } from './sensitivity.js';
+import { nanMax } from './support.js';
 import type { MetricInput } from './types.js';
 
 /** Options of Max-Sensitivity, with Quantus's defaults (and the paper's absolute norm). */
@@ -16,7 +17,5 @@ export async function maxSensitivity(
   options: Partial<typeof maxSensitivityDefaults> = {},
 ): Promise<number[]> {
   const rows = await sensitivities('max-sensitivity', input, options);
-  return rows.map((r) =>
-    r.reduce((m, v) => (Number.isNaN(v) ? m : Number.isNaN(m) ? v : Math.max(m, v)), NaN),
-  );
+  return rows.map(nanMax);
 }

@@ -3,6 +3,7 @@ import {
   ascending,
   baselineValue,
   broadcastMaps,
+  checkFeaturesInStep,
   checkInteger,
   metricOptions,
   prepareMaps,
@@ -46,11 +47,7 @@ export async function monotonicityCorrelation(
   const [n, c] = input.images.dims;
   const per = c * a.plane;
   checkInteger('monotonicity-correlation', 'nrSamples', o.nrSamples, 1);
-  checkInteger('monotonicity-correlation', 'featuresInStep', o.featuresInStep, 1, a.plane);
-  if (a.plane % o.featuresInStep !== 0)
-    throw new RangeError(
-      `monotonicity-correlation: featuresInStep ${o.featuresInStep} does not divide H·W = ${a.plane}`,
-    );
+  checkFeaturesInStep('monotonicity-correlation', o.featuresInStep, a.plane);
   const values = broadcastMaps(a, c);
   const orders = Array.from({ length: n }, (_, i) => ascending(values.subarray(i * per, (i + 1) * per)));
   const steps = Math.ceil(per / o.featuresInStep);

@@ -2,7 +2,8 @@ import { Random } from '../random.js';
 import {
   baselineValue,
   broadcastMaps,
-  checkInteger,
+  checkFeaturesInStep,
+  baselineDefaults,
   descending,
   metricOptions,
   prepareMaps,
@@ -15,12 +16,7 @@ import type { MetricInput } from './types.js';
 export const pixelFlippingDefaults = {
   /** Features (channel values) flipped per step; must divide H·W, as Quantus asks. */
   featuresInStep: 1,
-  perturbBaseline: 'black',
-  abs: false,
-  normalise: true,
-  softmax: true,
-  /** Seed of the 'uniform' baseline's draws. */
-  seed: 0,
+  ...baselineDefaults,
 };
 
 /** Pixel-Flipping curves and their areas. */
@@ -47,11 +43,7 @@ export async function pixelFlippingCurves(
   const a = prepareMaps('pixel-flipping', input.maps, input.images, o);
   const [n, c] = input.images.dims;
   const per = c * a.plane;
-  checkInteger('pixel-flipping', 'featuresInStep', o.featuresInStep, 1, a.plane);
-  if (a.plane % o.featuresInStep !== 0)
-    throw new RangeError(
-      `pixel-flipping: featuresInStep ${o.featuresInStep} does not divide H·W = ${a.plane}`,
-    );
+  checkFeaturesInStep('pixel-flipping', o.featuresInStep, a.plane);
   const values = broadcastMaps(a, c);
   const steps = Math.ceil(per / o.featuresInStep);
   const random = new Random(o.seed);

@@ -1,15 +1,5 @@
-import { Random } from '../random.js';
-import {
-  baselineValue,
-  checkInteger,
-  cropPadded,
-  metricOptions,
-  padEdge,
-  patchGrid,
-  patchOrder,
-  prepareMaps,
-  scoreCopies,
-} from './support.js';
+import { patchRemovalCurves } from './patches.js';
+import { baselineDefaults, checkInteger, metricOptions } from './support.js';
 import type { MetricInput } from './types.js';
 
 /** Options of Region Perturbation, with Quantus's defaults. */
@@ -17,12 +7,7 @@ export const regionPerturbationDefaults = {
   patchSize: 8,
   /** How many regions to perturb, most relevant first. */
   regionsEvaluation: 100,
-  perturbBaseline: 'black',
-  abs: false,
-  normalise: true,
-  softmax: true,
-  /** Seed of the 'uniform' baseline's draws. */
-  seed: 0,
+  ...baselineDefaults,
 };
 
 /** Region Perturbation curves and their AOPC. */
@@ -47,41 +32,9 @@ export async function regionPerturbationCurves(
   options: Partial<typeof regionPerturbationDefaults> = {},
 ): Promise<RegionPerturbationResult> {
   const o = metricOptions('region-perturbation', regionPerturbationDefaults, options);
-  const a = prepareMaps('region-perturbation', input.maps, input.images, o);
-  const [n, c, h, w] = input.images.dims;
-  checkInteger('region-perturbation', 'patchSize', o.patchSize, 1, Math.min(h, w));
   checkInteger('region-perturbation', 'regionsEvaluation', o.regionsEvaluation, 1);
-  const grid = patchGrid(h, w, o.patchSize);
-  const orders = patchOrder(a, c, grid);
-  const steps = Math.min(o.regionsEvaluation, grid.patches.length);
-  const per = c * h * w;
-  const padded = grid.height * grid.width;
-  const random = new Random(o.seed);
-  const { scores: original } = await scoreCopies(
-    { ...input, onStep: undefined },
-    n,
-    (i, out) => out.set(input.images.data.subarray(i * per, (i + 1) * per)),
-    (i) => input.labels[i],
-    o,
-  );
-  let state: Float32Array = new Float32Array();
-  const { scores } = await scoreCopies(
-    input,
-    n * steps,
-    (j, out) => {
-      const i = Math.floor(j / steps);
-      const s = j % steps;
-      if (s === 0) state = padEdge(input.images.data.subarray(i * per, (i + 1) * per), c, h, w, grid);
-      const v = baselineValue('region-perturbation', o.perturbBaseline, state, random);
-      for (const q of grid.patches[orders[i][s]]) for (let ch = 0; ch < c; ch++) state[ch * padded + q] = v;
-      cropPadded(state, c, h, w, grid, out);
-    },
-    (j) => input.labels[Math.floor(j / steps)],
-    o,
-  );
-  const curves = Array.from({ length: n }, (_, i) =>
-    Array.from(scores.subarray(i * steps, (i + 1) * steps), (v) => original[i] - v),
-  );
+  const scores = await patchRemovalCurves('region-perturbation', input, o, o.regionsEvaluation);
+  const curves = scores.map(([original, ...after]) => after.map((v) => original - v));
   return { curves, aopc: curves.map((curve) => curve.reduce((s, v) => s + v, 0) / (curve.length + 1)) };
 }
 

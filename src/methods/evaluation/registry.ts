@@ -3,16 +3,22 @@ import { channelSum } from '../attribution/support.js';
 import { attributionLocalisation, attributionLocalisationDefaults } from './attribution-localisation.js';
 import { auc, aucDefaults } from './auc.js';
 import { avgSensitivity, avgSensitivityDefaults } from './avg-sensitivity.js';
+import { completeness, completenessDefaults } from './completeness.js';
 import { complexity, complexityDefaults } from './complexity.js';
 import { perturbationCurves } from './deletion-insertion.js';
+import { efficientMprt, efficientMprtDefaults } from './efficient-mprt.js';
 import { effectiveComplexity, effectiveComplexityDefaults } from './effective-complexity.js';
 import { faithfulnessCorrelation, faithfulnessCorrelationDefaults } from './faithfulness-correlation.js';
+import { inputInvariance, inputInvarianceDefaults } from './input-invariance.js';
 import { irof, irofDefaults } from './irof.js';
 import { localLipschitzEstimate, localLipschitzEstimateDefaults } from './local-lipschitz-estimate.js';
 import { maxSensitivity, maxSensitivityDefaults } from './max-sensitivity.js';
 import { monotonicityCorrelation, monotonicityCorrelationDefaults } from './monotonicity-correlation.js';
+import { mprt, mprtDefaults } from './mprt.js';
+import { nonSensitivity, nonSensitivityDefaults } from './non-sensitivity.js';
 import { pixelFlipping, pixelFlippingDefaults } from './pixel-flipping.js';
 import { pointingGame, pointingGameDefaults } from './pointing-game.js';
+import { randomLogit, randomLogitDefaults } from './random-logit.js';
 import { regionPerturbation, regionPerturbationDefaults } from './region-perturbation.js';
 import { relativeInputStability, relativeInputStabilityDefaults } from './relative-input-stability.js';
 import { relevanceMassAccuracy, relevanceMassAccuracyDefaults } from './relevance-mass-accuracy.js';
@@ -43,7 +49,7 @@ function riseAuc(kind: 'deletion' | 'insertion') {
   };
 }
 
-/** Every metric by CLI name. */
+/** Every metric by CLI name, by category in Quantus's order. */
 export const METRICS: Record<string, Metric> = {
   'pixel-flipping': {
     name: 'Pixel-Flipping',
@@ -173,6 +179,55 @@ export const METRICS: Record<string, Metric> = {
     paper: 'Nguyen & Martínez 2020, On quantitative aspects of model interpretability',
     options: effectiveComplexityDefaults,
     evaluate: (input, o) => effectiveComplexity(input, o),
+  },
+  mprt: {
+    name: 'Model Parameter Randomisation Test',
+    category: 'randomisation',
+    direction: 'lower',
+    paper: 'Adebayo et al. 2018, Sanity checks for saliency maps',
+    options: mprtDefaults,
+    evaluate: (input, o) => mprt(input, o),
+  },
+  'efficient-mprt': {
+    name: 'Efficient Model Parameter Randomisation Test',
+    category: 'randomisation',
+    direction: 'higher',
+    paper:
+      'Hedström et al. 2023, Sanity checks revisited: an exploration to repair the model parameter randomisation test',
+    options: efficientMprtDefaults,
+    evaluate: (input, o) => efficientMprt(input, o),
+  },
+  'random-logit': {
+    name: 'Random Logit',
+    category: 'randomisation',
+    direction: 'lower',
+    paper: 'Sixt et al. 2020, When explanations lie: why many modified BP attributions fail',
+    options: randomLogitDefaults,
+    evaluate: (input, o) => randomLogit(input, o),
+  },
+  completeness: {
+    name: 'Completeness',
+    category: 'axiomatic',
+    direction: 'higher',
+    paper: 'Sundararajan et al. 2017, Axiomatic attribution for deep networks',
+    options: completenessDefaults,
+    evaluate: (input, o) => completeness(input, o),
+  },
+  'non-sensitivity': {
+    name: 'Non-Sensitivity',
+    category: 'axiomatic',
+    direction: 'lower',
+    paper: 'Nguyen & Martínez 2020, On quantitative aspects of model interpretability',
+    options: nonSensitivityDefaults,
+    evaluate: (input, o) => nonSensitivity(input, o),
+  },
+  'input-invariance': {
+    name: 'Input Invariance',
+    category: 'axiomatic',
+    direction: 'higher',
+    paper: 'Kindermans et al. 2019, The (un)reliability of saliency methods',
+    options: inputInvarianceDefaults,
+    evaluate: (input, o) => inputInvariance(input, o),
   },
   'pointing-game': {
     name: 'Pointing-Game',

@@ -1,5 +1,4 @@
-import { Random } from '../random.js';
-import { checkInteger, explainCopies, metricOptions, prepareMaps } from './support.js';
+import { copyScores, metricOptions, nanMax } from './support.js';
 import type { MetricInput } from './types.js';
 
 /** Options of Relative Input Stability, with Quantus's defaults. */
@@ -31,34 +30,20 @@ export async function relativeInputStability(
 ): Promise<number[]> {
   const metric = 'relative-input-stability';
   const o = metricOptions(metric, relativeInputStabilityDefaults, options);
-  checkInteger(metric, 'nrSamples', o.nrSamples, 1);
-  const a = prepareMaps(metric, input.maps, input.images, o);
-  const random = new Random(o.seed);
-  const best = new Array<number>(a.n).fill(NaN);
   const guard = (v: number) => v + (v === 0 ? o.epsMin : 0);
-  await explainCopies(
+  const rows = await copyScores(
     metric,
     input,
-    o.nrSamples,
     o,
-    (_i, x, copy) => {
-      for (let f = 0; f < x.length; f++)
-        copy[f] = x[f] + o.lowerBound + (o.upperBound - o.lowerBound) * random.next();
-    },
-    (i, _s, copy, map, changed) => {
-      if (map.length !== a.per)
-        throw new Error(`${metric}: explain gave ${map.length} values per image, the maps ${a.per}`);
-      if (changed) return;
-      const x = input.images.data.subarray(i * copy.length, (i + 1) * copy.length);
-      const row = a.data.subarray(i * a.per, (i + 1) * a.per);
+    (random) => o.lowerBound + (o.upperBound - o.lowerBound) * random.next(),
+    (a, b, x, copy) => {
       let num = 0;
       let den = 0;
-      for (let f = 0; f < a.per; f++) num += ((row[f] - map[f]) / guard(row[f])) ** 2;
-      for (let f = 0; f < copy.length; f++) den += ((x[f] - copy[f]) / guard(x[f])) ** 2;
-      const ratio = Math.sqrt(num) / guard(Math.sqrt(den));
-      best[i] = Number.isNaN(best[i]) ? ratio : Math.max(best[i], ratio);
+      for (let f = 0; f < a.length; f++) num += ((a[f] - b[f]) / guard(a[f])) ** 2;
+      for (let f = 0; f < x.length; f++) den += ((x[f] - copy[f]) / guard(x[f])) ** 2;
+      return Math.sqrt(num) / guard(Math.sqrt(den));
     },
     true,
   );
-  return best;
+  return rows.map(nanMax);
 }

@@ -1,27 +1,11 @@
-import { Random } from '../random.js';
-import {
-  baselineValue,
-  checkInteger,
-  cropPadded,
-  metricOptions,
-  padEdge,
-  patchGrid,
-  patchOrder,
-  prepareMaps,
-  scoreCopies,
-  trapezoid,
-} from './support.js';
+import { patchRemovalCurves } from './patches.js';
+import { baselineDefaults, metricOptions, trapezoid } from './support.js';
 import type { MetricInput } from './types.js';
 
 /** Options of Selectivity, with Quantus's defaults. */
 export const selectivityDefaults = {
   patchSize: 8,
-  perturbBaseline: 'black',
-  abs: false,
-  normalise: true,
-  softmax: true,
-  /** Seed of the 'uniform' baseline's draws. */
-  seed: 0,
+  ...baselineDefaults,
 };
 
 /** Selectivity curves and their areas. */
@@ -44,31 +28,7 @@ export async function selectivityCurves(
   options: Partial<typeof selectivityDefaults> = {},
 ): Promise<SelectivityResult> {
   const o = metricOptions('selectivity', selectivityDefaults, options);
-  const a = prepareMaps('selectivity', input.maps, input.images, o);
-  const [n, c, h, w] = input.images.dims;
-  checkInteger('selectivity', 'patchSize', o.patchSize, 1, Math.min(h, w));
-  const grid = patchGrid(h, w, o.patchSize);
-  const orders = patchOrder(a, c, grid);
-  const steps = grid.patches.length;
-  const per = c * h * w;
-  const padded = grid.height * grid.width;
-  const random = new Random(o.seed);
-  let state: Float32Array = new Float32Array();
-  const { scores } = await scoreCopies(
-    input,
-    n * steps,
-    (j, out) => {
-      const i = Math.floor(j / steps);
-      const s = j % steps;
-      if (s === 0) state = padEdge(input.images.data.subarray(i * per, (i + 1) * per), c, h, w, grid);
-      const v = baselineValue('selectivity', o.perturbBaseline, state, random);
-      for (const q of grid.patches[orders[i][s]]) for (let ch = 0; ch < c; ch++) state[ch * padded + q] = v;
-      cropPadded(state, c, h, w, grid, out);
-    },
-    (j) => input.labels[Math.floor(j / steps)],
-    o,
-  );
-  const curves = Array.from({ length: n }, (_, i) => Array.from(scores.subarray(i * steps, (i + 1) * steps)));
+  const curves = (await patchRemovalCurves('selectivity', input, o)).map((curve) => curve.slice(1));
   return { curves, auc: curves.map(trapezoid) };
 }
 

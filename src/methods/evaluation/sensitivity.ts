@@ -1,6 +1,5 @@
-// What Max-Sensitivity and Avg-Sensitivity share: sensitivities of a map to uniform noise on the input.
-import { Random } from '../random.js';
-import { checkInteger, explainCopies, metricOptions, prepareMaps } from './support.js';
+// What Max-Sensitivity and Avg-Sensitivity share: changes of a map under uniform noise on the input.
+import { copyScores, metricOptions } from './support.js';
 import type { MetricInput } from './types.js';
 
 /** Options of Max-Sensitivity and Avg-Sensitivity, with Quantus's defaults. */
@@ -30,32 +29,21 @@ export async function sensitivities(
   options: Partial<typeof sensitivityDefaults>,
 ): Promise<Float64Array[]> {
   const o = metricOptions(metric, sensitivityDefaults, options);
-  checkInteger(metric, 'nrSamples', o.nrSamples, 1);
-  const a = prepareMaps(metric, input.maps, input.images, o);
-  const random = new Random(o.seed);
   const [low, high] = o.upperBound === null ? [-o.lowerBound, o.lowerBound] : [o.lowerBound, o.upperBound];
-  const out = Array.from({ length: a.n }, () => new Float64Array(o.nrSamples));
-  await explainCopies(
+  return copyScores(
     metric,
     input,
-    o.nrSamples,
     o,
-    (_i, x, copy) => {
-      for (let f = 0; f < x.length; f++) copy[f] = x[f] + low + (high - low) * random.next();
-    },
-    (i, s, _copy, map, changed) => {
-      if (map.length !== a.per)
-        throw new Error(`${metric}: explain gave ${map.length} values per image, the maps ${a.per}`);
-      const row = a.data.subarray(i * a.per, (i + 1) * a.per);
+    (random) => low + (high - low) * random.next(),
+    (a, b) => {
       let diff = 0;
       let norm = 0;
-      for (let f = 0; f < a.per; f++) {
-        diff += (row[f] - map[f]) ** 2;
-        norm += row[f] ** 2;
+      for (let f = 0; f < a.length; f++) {
+        diff += (a[f] - b[f]) ** 2;
+        norm += a[f] ** 2;
       }
-      out[i][s] = changed ? NaN : Math.sqrt(diff) / (o.relative ? Math.sqrt(norm) : 1);
+      return Math.sqrt(diff) / (o.relative ? Math.sqrt(norm) : 1);
     },
     o.returnNanWhenPredictionChanges,
   );
-  return out;
 }

@@ -1,7 +1,7 @@
 // What the metrics share: options, Quantus's preparation of maps, batched scoring of perturbed copies, orderings.
 import { checkImageBatch, softmaxRows } from '../common.js';
 import { inBatches } from '../attribution/support.js';
-import type { Random } from '../random.js';
+import { Random } from '../random.js';
 import type { Tensor } from '../../tensor.js';
 import type { MetricInput } from './types.js';
 
@@ -44,6 +44,23 @@ export function checkInteger(metric: string, name: string, value: number, min: n
     throw new RangeError(
       `${metric}: ${name} ${value}, expected an integer ${max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`}`,
     );
+}
+
+/** Options shared by the metrics that replace features by a baseline, with Quantus's defaults. */
+export const baselineDefaults = {
+  perturbBaseline: 'black',
+  abs: false,
+  normalise: true,
+  softmax: true,
+  /** Seed of the 'uniform' baseline's draws. */
+  seed: 0,
+};
+
+/** Throws unless `featuresInStep` is a whole divisor of the plane's `plane` pixels, as Quantus asks. */
+export function checkFeaturesInStep(metric: string, featuresInStep: number, plane: number): void {
+  checkInteger(metric, 'featuresInStep', featuresInStep, 1, plane);
+  if (plane % featuresInStep !== 0)
+    throw new RangeError(`${metric}: featuresInStep ${featuresInStep} does not divide H·W = ${plane}`);
 }
 
 /** Attribution maps prepared as Quantus prepares them: one row of `per` values per image. */
@@ -119,9 +136,6 @@ export function descending(v: ArrayLike<number>): Uint32Array {
 export function ascending(v: ArrayLike<number>): Uint32Array {
   return Uint32Array.from({ length: v.length }, (_, i) => i).sort((a, b) => v[a] - v[b] || a - b);
 }
-
-/** Baselines a perturbation can put in place of features (Quantus's `perturb_baseline`). */
-export type Baseline = 'black' | 'white' | 'mean' | 'uniform';
 
 /**
  * The value Quantus's `perturb_baseline` stands for in one image `x` (its C×H×W values): 'black' its smallest value,
@@ -264,126 +278,41 @@ export function localisationRows(
   return { a, rows };
 }
 
-/** The image split into `patchSize`² patches, as Quantus's Region Perturbation and Selectivity split it. */
-export interface PatchGrid {
-  /** Padding (top, bottom, left, right) that makes the sides multiples of the patch size, split as evenly as can be. */
-  pad: [number, number, number, number];
-  /** Padded height and width. */
-  height: number;
-  width: number;
-  /** Per patch (row by row), its pixel indices in the padded plane. */
-  patches: Uint32Array[];
-}
-
-/** Patches of `patchSize` over an h×w image padded to multiples of it (Quantus's `get_padding_size`, `get_block_indices`). */
-export function patchGrid(h: number, w: number, patchSize: number): PatchGrid {
-  const split = (dim: number): [number, number] => {
-    const rest = dim % patchSize;
-    const total = rest === 0 ? 0 : patchSize - rest;
-    return [Math.floor(total / 2), Math.ceil(total / 2)];
-  };
-  const [top, bottom] = split(h);
-  const [left, right] = split(w);
-  const height = h + top + bottom;
-  const width = w + left + right;
-  const patches: Uint32Array[] = [];
-  for (let by = 0; by < height; by += patchSize)
-    for (let bx = 0; bx < width; bx += patchSize) {
-      const p = new Uint32Array(patchSize * patchSize);
-      for (let y = 0; y < patchSize; y++)
-        for (let x = 0; x < patchSize; x++) p[y * patchSize + x] = (by + y) * width + bx + x;
-      patches.push(p);
-    }
-  return { pad: [top, bottom, left, right], height, width, patches };
-}
-
-/** C×h×w values padded as `grid` says, by repeating the edge values (numpy's 'edge' mode). */
-export function padEdge(
-  x: Float32Array,
-  channels: number,
-  h: number,
-  w: number,
-  grid: PatchGrid,
-): Float32Array {
-  const [top, , left] = grid.pad;
-  const out = new Float32Array(channels * grid.height * grid.width);
-  for (let c = 0; c < channels; c++)
-    for (let y = 0; y < grid.height; y++) {
-      const sy = Math.min(h - 1, Math.max(0, y - top));
-      for (let xx = 0; xx < grid.width; xx++) {
-        const sx = Math.min(w - 1, Math.max(0, xx - left));
-        out[(c * grid.height + y) * grid.width + xx] = x[(c * h + sy) * w + sx];
-      }
-    }
-  return out;
-}
-
-/** The h×w crop of padded C×H'×W' values (inverse of the padding). */
-export function cropPadded(
-  padded: Float32Array,
-  channels: number,
-  h: number,
-  w: number,
-  grid: PatchGrid,
-  out: Float32Array,
-): void {
-  const [top, , left] = grid.pad;
-  for (let c = 0; c < channels; c++)
-    for (let y = 0; y < h; y++) {
-      const from = (c * grid.height + y + top) * grid.width + left;
-      out.set(padded.subarray(from, from + w), (c * h + y) * w);
-    }
-}
-
 /**
- * Per image, the patches of `grid` from the largest sum of attributions to the smallest (ties by position), the maps
- * zero-padded and counted once per image channel as Quantus broadcasts them.
+ * Per image, one value per noisy copy (`nrSamples` of them): the explanation method is re-run on copies x' = x + noise
+ * (`noise(random)` per value, seeded by `seed`), in batches of `input.batchSize` copies (default 16) across images and
+ * samples, and `score(a, a', x, x')` compares the image's prepared map with the copy's (prepared alike: per-image
+ * normalisation and absolute values as `o` says). With `dropChanged`, copies whose predicted class differs from the
+ * image's score NaN.
  */
-export function patchOrder(a: Attributions, channels: number, grid: PatchGrid): Uint32Array[] {
-  const [top, , left] = grid.pad;
-  const repeat = a.channels === 1 ? channels : 1;
-  return Array.from({ length: a.n }, (_, i) => {
-    const plane = new Float64Array(grid.height * grid.width);
-    for (let c = 0; c < a.channels; c++)
-      for (let y = 0; y < a.height; y++)
-        for (let x = 0; x < a.width; x++)
-          plane[(y + top) * grid.width + x + left] +=
-            repeat * a.data[i * a.per + (c * a.height + y) * a.width + x];
-    return descending(grid.patches.map((p) => p.reduce((s, q) => s + plane[q], 0)));
-  });
-}
-
-/**
- * Runs the explanation method on `samples` perturbed copies of every image, in batches of `input.batchSize` copies
- * (default 16) across images and samples: `perturb(i, x, out, random)` writes copy s of image i (C×H×W) into `out`
- * (called in order of image, then sample); `visit(i, s, copy, map)` then sees the copy and its map, prepared as
- * `prepare` says (per-image normalisation and absolute values, as for the original maps). With `predictions`, `visit`
- * also learns whether the copy's predicted class differs from the image's.
- */
-export async function explainCopies(
+export async function copyScores(
   metric: string,
   input: MetricInput,
-  samples: number,
-  prepare: { normalise: boolean; abs: boolean },
-  perturb: (i: number, x: Float32Array, out: Float32Array) => void,
-  visit: (i: number, s: number, copy: Float32Array, map: Float32Array, changed: boolean) => void,
-  predictions = false,
-): Promise<void> {
+  o: { nrSamples: number; seed: number; normalise: boolean; abs: boolean },
+  noise: (random: Random) => number,
+  score: (a: Float32Array, b: Float32Array, x: Float32Array, copy: Float32Array) => number,
+  dropChanged: boolean,
+): Promise<Float64Array[]> {
+  checkInteger(metric, 'nrSamples', o.nrSamples, 1);
+  const a = prepareMaps(metric, input.maps, input.images, o);
   const [n, c, h, w] = input.images.dims;
   const per = c * h * w;
+  const samples = o.nrSamples;
+  const random = new Random(o.seed);
+  const out = Array.from({ length: n }, () => new Float64Array(samples));
+  const predict = async (x: Tensor) =>
+    (
+      await scoreCopies(
+        { ...input, images: x, onStep: undefined },
+        x.dims[0],
+        (r, row) => row.set(x.data.subarray(r * per, (r + 1) * per)),
+        () => 0,
+        { softmax: false },
+      )
+    ).predicted;
+  const original = dropChanged ? await predict(input.images) : undefined;
   const total = n * samples;
   const size = Math.min(input.batchSize ?? 16, total);
-  let original: number[] | undefined;
-  if (predictions) {
-    const { predicted } = await scoreCopies(
-      { ...input, onStep: undefined },
-      n,
-      (i, out) => out.set(input.images.data.subarray(i * per, (i + 1) * per)),
-      () => 0,
-      { softmax: false },
-    );
-    original = Array.from(predicted);
-  }
   for (let start = 0; start < total; start += size) {
     input.signal?.throwIfAborted();
     const count = Math.min(size, total - start);
@@ -391,32 +320,49 @@ export async function explainCopies(
     const labels: number[] = [];
     for (let r = 0; r < count; r++) {
       const i = Math.floor((start + r) / samples);
-      perturb(i, input.images.data.subarray(i * per, (i + 1) * per), batch.subarray(r * per, (r + 1) * per));
+      const x = input.images.data.subarray(i * per, (i + 1) * per);
+      const copy = batch.subarray(r * per, (r + 1) * per);
+      for (let f = 0; f < per; f++) copy[f] = x[f] + noise(random);
       labels.push(input.labels[i]);
     }
     const copies: Tensor = { data: batch, dims: [count, c, h, w] };
-    const maps = prepareMaps(metric, await input.explain(input.classifier, copies, labels), copies, prepare);
-    let changed: number[] | undefined;
-    if (original) {
-      const { predicted } = await scoreCopies(
-        { ...input, images: copies, onStep: undefined },
-        count,
-        (r, out) => out.set(batch.subarray(r * per, (r + 1) * per)),
-        () => 0,
-        { softmax: false },
-      );
-      changed = Array.from(predicted, (p, r) => (p !== original![Math.floor((start + r) / samples)] ? 1 : 0));
-    }
+    const maps = prepareMaps(metric, await input.explain(input.classifier, copies, labels), copies, o);
+    if (maps.per !== a.per)
+      throw new Error(`${metric}: explain gave ${maps.per} values per image, the maps under test ${a.per}`);
+    const predicted = original ? await predict(copies) : undefined;
     for (let r = 0; r < count; r++) {
-      const j = start + r;
-      visit(
-        Math.floor(j / samples),
-        j % samples,
-        batch.subarray(r * per, (r + 1) * per),
-        maps.data.subarray(r * maps.per, (r + 1) * maps.per),
-        changed?.[r] === 1,
-      );
+      const i = Math.floor((start + r) / samples);
+      out[i][(start + r) % samples] =
+        predicted && predicted[r] !== original![i]
+          ? NaN
+          : score(
+              a.data.subarray(i * a.per, (i + 1) * a.per),
+              maps.data.subarray(r * a.per, (r + 1) * a.per),
+              input.images.data.subarray(i * per, (i + 1) * per),
+              batch.subarray(r * per, (r + 1) * per),
+            );
     }
     input.onStep?.(start + count, total);
   }
+  return out;
+}
+
+/** The largest value, NaNs left out (NaN when all are). */
+export function nanMax(values: ArrayLike<number>): number {
+  let m = NaN;
+  for (let i = 0; i < values.length; i++)
+    if (Number.isNaN(m) || values[i] > m) m = Number.isNaN(values[i]) ? m : values[i];
+  return m;
+}
+
+/** The mean, NaNs left out (NaN when all are). */
+export function nanMean(values: ArrayLike<number>): number {
+  let s = 0;
+  let k = 0;
+  for (let i = 0; i < values.length; i++)
+    if (!Number.isNaN(values[i])) {
+      s += values[i];
+      k++;
+    }
+  return k ? s / k : NaN;
 }
