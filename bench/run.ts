@@ -4,6 +4,7 @@ import * as web from './web.js';
 import * as adversarial from './adversarial.js';
 import * as attribution from './attribution.js';
 import * as benchmark from './benchmark.js';
+import * as methods from './methods.js';
 
 // Each suite exports `run(): Promise<Record<string, unknown>>`; add new suites here.
 const suites: Record<string, { run(): Promise<Record<string, unknown>> }> = {
@@ -12,6 +13,7 @@ const suites: Record<string, { run(): Promise<Record<string, unknown>> }> = {
   adversarial,
   attribution,
   benchmark,
+  methods,
 };
 // Suites that run only when named (`npm run bench -- benchmark`): they take tens of minutes.
 const NAMED_ONLY = new Set(['benchmark']);

@@ -163,7 +163,9 @@ test('report writes a complete report folder', async () => {
   assert.match(run.stdout, /wrote .*index\.html/);
   const files = readdirSync(dir).sort();
   assert.deepEqual(files, [
-    'attribution.png',
+    'attribution-cam.png',
+    'attribution-gradient.png',
+    'attribution-perturbation.png',
     'classviz-electric-guitar.gif',
     'classviz-electric-guitar.png',
     'classviz-tarantula.gif',

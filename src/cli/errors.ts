@@ -3,6 +3,7 @@ import { ClassLookupError } from '../model/labels.js';
 import { ModelNotFoundError } from '../model/find.js';
 import { ModelError } from '../onnx/proto.js';
 import { DatabaseError, DatasetError, QueueError, TaskError } from '../runner/errors.js';
+import { NpyError } from '../util/npy.js';
 
 /** A mistake in how the command was called: printed without a stack trace, exit code 2. */
 export class UsageError extends Error {
@@ -19,6 +20,7 @@ const EXPECTED = [
   DatabaseError,
   QueueError,
   TaskError,
+  NpyError,
 ];
 
 /** An interrupt after which the command kept what it had finished; the message says what and where. */

@@ -9,8 +9,14 @@ import {
 import { modelRandomization, type RandomizationResult } from '../methods/evaluation/randomization.js';
 import { Random } from '../methods/random.js';
 import type { Tensor } from '../tensor.js';
-import { parseMethods, runMethod, settingsFrom, targetsFrom, withMethodOptions } from './attribute.js';
-import type { MethodSettings } from '../methods/attribution/registry.js';
+import {
+  parseMethods,
+  runMethod,
+  settingsFrom,
+  targetsFrom,
+  withMethodOptions,
+  type MethodFlags,
+} from './attribute.js';
 import { UsageError } from './errors.js';
 import {
   classifierFrom,
@@ -28,7 +34,7 @@ import {
 const CHECKS = ['deletion', 'insertion', 'randomization'] as const;
 type Check = (typeof CHECKS)[number];
 
-interface EvaluateFlags extends ModelFlags, ProgressFlags, Omit<MethodSettings, 'onStep' | 'signal'> {
+interface EvaluateFlags extends ModelFlags, ProgressFlags, MethodFlags {
   method: string;
   check: string;
   target?: string[];
@@ -83,7 +89,7 @@ export function evaluateCommand(): Command {
       const { tensor } = await loadImageBatch(images, classifier.preprocessing);
       const { labels } = await resolveTargets(classifier, tensor, targets, 16, 'evaluate');
       const [n, , h, w] = tensor.dims;
-      const settings = settingsFrom(flags);
+      const settings = settingsFrom(flags, tensor.dims);
       const results: Record<string, Partial<Record<Check, PerturbationResult | RandomizationResult>>> = {};
       await withInterrupt(async (signal) => {
         const explain = async (method: string, c = classifier, x = tensor, l = labels) =>

@@ -6,3 +6,4 @@ export { deprocess, imageToTensor, preprocess, validRange, type ChannelRange } f
 export { centerCrop, resizeBilinear, resizeShorterSide } from './resize.js';
 export { IMAGENET_PREPROCESSING, type Preprocessing, type RgbImage } from './types.js';
 export { loadImageBatch } from './load.js';
+export { slicSuperpixels, connectedLabels, type SlicOptions, type Segmentation } from './superpixels.js';

@@ -18,12 +18,26 @@ export interface AttributionMethod extends MethodInfo {
 }
 
 // One image at a time: gradient graphs compile per batch shape, and compiling costs more in the page than batching
-// saves. Methods that run only forward passes need no compiling and keep their own batch sizes.
+// saves. Methods that run only forward passes need no compiling and keep their own batch sizes. The heaviest run
+// fewer samples than on the command line, so that a map arrives in seconds rather than minutes on WASM (the page shows
+// their progress, and the description says so).
 const ONE: MethodSettings = { batchSize: 1 };
-const PAGE_SETTINGS: Record<string, MethodSettings> = { occlusion: {} };
+const PAGE_SETTINGS: Record<string, MethodSettings> = {
+  occlusion: {},
+  scorecam: {},
+  ablationcam: {},
+  'kernel-shap': { samples: 200 },
+  lime: { samples: 200 },
+  rise: { masks: 1000 },
+};
+const PAGE_NOTES: Record<string, string> = {
+  'kernel-shap': ' Here 200 samples (500 in netvis attribute).',
+  lime: ' Here 200 samples (500 in netvis attribute).',
+  rise: ' Here 1000 masks (4000 in netvis attribute).',
+};
 
-// Single-gradient methods first, then the CAMs, then those that run many inputs: side by side, maps arrive in this
-// order, the quick ones first. Methods registered later and not named here follow, in the registry's grid order.
+// One-gradient methods first, then those that run many inputs: side by side, maps arrive in this order, the quick ones
+// first. Methods registered later and not named here follow, in the registry's grid order.
 const PAGE_ORDER = [
   'saliency',
   'input-x-gradient',
@@ -32,10 +46,22 @@ const PAGE_ORDER = [
   'gradcam',
   'gradcam++',
   'guided-gradcam',
+  'layercam',
+  'xgradcam',
+  'hirescam',
+  'eigencam',
+  'eigengradcam',
+  'fullgrad',
   'smoothgrad',
   'vargrad',
   'ig',
+  'gradient-shap',
   'occlusion',
+  'ablationcam',
+  'scorecam',
+  'kernel-shap',
+  'lime',
+  'rise',
 ];
 
 const rank = (name: string) => {
@@ -48,7 +74,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethod[] = methodsInGridOr
   .map((entry) => ({
     id: entry.name,
     label: entry.title,
-    description: `${entry.paper}: ${entry.description}`,
+    description: `${entry.paper}: ${entry.description}${PAGE_NOTES[entry.name] ?? ''}`,
     signed: entry.display.sign === 'all',
     entry,
   }));

@@ -13,11 +13,15 @@ import { xGradCam } from './xgradcam.js';
 import { deconvnet } from './deconvnet.js';
 import { gradCamPlusPlus } from './gradcam-plus-plus.js';
 import { gradCam } from './gradcam.js';
+import { gradientShap } from './gradient-shap.js';
 import { guidedBackprop } from './guided-backprop.js';
 import { guidedGradCam } from './guided-gradcam.js';
 import { inputXGradient } from './input-x-gradient.js';
+import { kernelShap } from './kernel-shap.js';
+import { lime } from './lime.js';
 import { integratedGradients, type IntegrationRule } from './integrated-gradients.js';
 import { occlusion } from './occlusion.js';
+import { rise } from './rise.js';
 import { saliency } from './saliency.js';
 import { smoothGrad } from './smoothgrad.js';
 import type { AttributionOptions } from './support.js';
@@ -40,7 +44,7 @@ export const METHOD_FAMILIES: readonly MethodFamily[] = [
 export interface MethodSettings extends AttributionOptions {
   /** CAM layer by module path or tensor name. */
   layer?: string;
-  /** Noisy copies (SmoothGrad, VarGrad). */
+  /** Samples: noisy copies (SmoothGrad, VarGrad), gradient points (GradientSHAP), model runs (KernelSHAP, LIME). */
   samples?: number;
   /** Noise σ as a fraction of the image's range (SmoothGrad, VarGrad). */
   noiseLevel?: number;
@@ -54,6 +58,10 @@ export interface MethodSettings extends AttributionOptions {
   window?: number;
   /** Occlusion stride, pixels. */
   stride?: number;
+  /** RISE's random masks per image. */
+  masks?: number;
+  /** KernelSHAP's and LIME's features: 1×H×W or N×H×W integer labels (default SLIC superpixels). */
+  featureMask?: Tensor;
   /** Seed of every random draw. */
   seed?: number;
 }
@@ -119,6 +127,13 @@ const common = ({ batchSize, onStep, signal }: MethodSettings): AttributionOptio
   signal,
 });
 
+const surrogate = (s: MethodSettings) => ({
+  ...common(s),
+  samples: s.samples,
+  featureMask: s.featureMask,
+  seed: s.seed,
+});
+
 const cam = (s: MethodSettings) => ({ ...common(s), layer: s.layer });
 
 const noise = (s: MethodSettings) => ({
@@ -180,6 +195,23 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
         maps: r.maps,
         details: r.gaps.map((gap, i) => ({ completenessGap: gap, baselineScore: r.baselineScores[i] })),
         notes: r.gaps.map((gap) => `gap ${(gap * 100).toFixed(1)}%`),
+      };
+    },
+  },
+  {
+    name: 'gradient-shap',
+    title: 'GradientSHAP',
+    family: 'gradient',
+    paper: 'Lundberg & Lee 2017',
+    description:
+      '(x − b) ⊙ the gradient at a random point between a random baseline b (black or white) and x, averaged over 50 draws.',
+    display: {},
+    run: async (c, x, labels, s) => {
+      const r = await gradientShap(c, x, labels, { ...common(s), samples: s.samples, seed: s.seed });
+      return {
+        maps: r.maps,
+        details: r.expectedDeltas.map((d) => ({ expectedDelta: d })),
+        notes: labels.map(() => ''),
       };
     },
   },
@@ -342,6 +374,57 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
         notes: labels.map(() => ''),
       };
     },
+  },
+  {
+    name: 'kernel-shap',
+    title: 'KernelSHAP',
+    family: 'perturbation',
+    paper: 'Lundberg & Lee 2017',
+    description:
+      'Shapley values of superpixels, from a weighted linear regression on random coalitions (absent superpixels grey); signed.',
+    display: { sign: 'all' },
+    run: async (c, x, labels, s) => {
+      const r = await kernelShap(c, x, labels, surrogate(s));
+      return {
+        maps: r.maps,
+        details: r.gaps.map((gap, i) => ({
+          features: r.features[i],
+          baselineScore: r.baselineScores[i],
+          completenessGap: gap,
+        })),
+        notes: r.features.map((m) => `${m} superpixels`),
+      };
+    },
+  },
+  {
+    name: 'lime',
+    title: 'LIME',
+    family: 'perturbation',
+    paper: 'Ribeiro et al. 2016',
+    description:
+      'a sparse linear model of the score from which superpixels are present, on random images; signed.',
+    display: { sign: 'all' },
+    run: async (c, x, labels, s) => {
+      const r = await lime(c, x, labels, surrogate(s));
+      return {
+        maps: r.maps,
+        details: r.features.map((m) => ({ features: m })),
+        notes: r.features.map((m) => `${m} superpixels`),
+      };
+    },
+  },
+  {
+    name: 'rise',
+    title: 'RISE',
+    family: 'perturbation',
+    paper: 'Petsiuk et al. 2018',
+    description:
+      'the class probability on randomly masked copies, averaged per pixel over the masks that keep it.',
+    display: { overlay: true, sign: 'positive' },
+    run: async (c, x, labels, s) => ({
+      maps: (await rise(c, x, labels, { ...common(s), masks: s.masks, seed: s.seed })).maps,
+      ...blank(labels),
+    }),
   },
 ];
 

@@ -1,9 +1,11 @@
 import type { Tensor } from '../../tensor.js';
 
-// Per output index along one axis: the two input indices and the weight of the second, as PyTorch's
-// area_pixel_compute_source_index: source = (i + 0.5) · in / out − 0.5, clamped at 0 (align_corners=False), or
-// i · (in − 1) / (out − 1) (align_corners=True: the corner pixels' centres line up).
-function axis(
+/**
+ * Per output index along one axis of bilinear resizing from `inSize` to `outSize`: the two input indices and the
+ * weight of the second, as PyTorch's area_pixel_compute_source_index: source = (i + 0.5) · in / out − 0.5, clamped
+ * at 0 (align_corners=False), or i · (in − 1) / (out − 1) (align_corners=True: the corner pixels' centres line up).
+ */
+export function bilinearAxis(
   inSize: number,
   outSize: number,
   alignCorners: boolean,
@@ -29,8 +31,8 @@ export function upsampleBilinear(t: Tensor, height: number, width: number, align
   const h = t.dims[t.dims.length - 2];
   const w = t.dims[t.dims.length - 1];
   const count = t.data.length / (h * w);
-  const ys = axis(h, height, alignCorners);
-  const xs = axis(w, width, alignCorners);
+  const ys = bilinearAxis(h, height, alignCorners);
+  const xs = bilinearAxis(w, width, alignCorners);
   const out = new Float32Array(count * height * width);
   for (let p = 0; p < count; p++) {
     const src = p * h * w;
