@@ -6,4 +6,10 @@ export { deprocess, imageToTensor, preprocess, validRange, type ChannelRange } f
 export { centerCrop, resizeBilinear, resizeShorterSide } from './resize.js';
 export { IMAGENET_PREPROCESSING, type Preprocessing, type RgbImage } from './types.js';
 export { loadImageBatch } from './load.js';
-export { slicSuperpixels, connectedLabels, type SlicOptions, type Segmentation } from './superpixels.js';
+// Merge of the metrics and methods branches: both wrote a SLIC; the methods one's options are renamed here until one is kept.
+export {
+  slicSuperpixels,
+  connectedLabels,
+  type SlicOptions as SuperpixelOptions,
+  type Segmentation,
+} from './superpixels.js';
