@@ -4,6 +4,7 @@
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import * as adversarial from './adversarial.js';
 import * as attribution from './attribution.js';
+import * as benchmark from './benchmark.js';
 import * as compile from './compile.js';
 import * as engine from './engine.js';
 import { measured, progress, TorchWorkloads } from './harness.js';
@@ -19,9 +20,11 @@ const suites: Record<string, Suite> = {
   adversarial,
   attribution,
   transformers,
-  // Minutes each: full-size model exports and first calls in fresh processes; peer methods in fresh PyTorch processes.
+  // Minutes each: full-size model exports and first calls in fresh processes; peer methods in fresh PyTorch
+  // processes; the dataset benchmark (100 images, netvis benchmark vs Quantus) tens of minutes.
   compile: { ...compile, heavy: true },
   methods: { ...methods, heavy: true },
+  benchmark: { ...benchmark, heavy: true },
 };
 
 const args = process.argv.slice(2);

@@ -27,6 +27,7 @@ import {
   classifierFrom,
   positiveInt,
   printJson,
+  printTable,
   progressBar,
   withInterrupt,
   withModelOptions,
@@ -182,14 +183,7 @@ export function evaluateCommand(): Command {
           s.randomization ? `${s.randomization.flagged.filter(Boolean).length}/${n}` : '',
         ]);
       }
-      const widths = lines[0].map((_, c) => Math.max(...lines.map((l) => l[c].length)));
-      for (const l of lines)
-        process.stdout.write(
-          `${l
-            .map((v, c) => v.padEnd(widths[c]))
-            .join('  ')
-            .trimEnd()}\n`,
-        );
+      printTable(lines);
       process.stdout.write(`(mean over ${n} image${n === 1 ? '' : 's'}; --json for per-image curves)\n`);
       if (checks.includes('randomization'))
         process.stdout.write(
