@@ -5,6 +5,7 @@ import { imageBatch, readImages } from '../image/load.js';
 import type { RgbImage } from '../image/types.js';
 import {
   ATTRIBUTION_METHODS,
+  type AttributionMethodEntry,
   METHOD_FAMILIES,
   attributionMethod,
   methodsFor,
@@ -353,7 +354,7 @@ export async function runMethods(
 
 // The report's settings: fewer samples, path points, coalitions and masks than the defaults, so that the whole report
 // stays quick; the text says so.
-const REPORT_SETTINGS: Record<string, MethodSettings> = {
+export const REPORT_SETTINGS: Record<string, MethodSettings> = {
   smoothgrad: { samples: 10 },
   vargrad: { samples: 10 },
   ig: { steps: 20 },
@@ -371,25 +372,72 @@ const FAMILY_TITLES: Record<MethodFamily, string> = {
   attention: 'Attention',
 };
 
-/** The report's attribution section: every method on its images, one grid per family (`attribution-FAMILY.png`). */
+/**
+ * The methods `netvis report` compares by default: each family's cheap ones, so the report stays quick (Score-CAM's
+ * forward pass per channel, Ablation-CAM, VarGrad, GradientSHAP, LIME and the rest come with `--methods all`).
+ */
+export const REPORT_METHODS = [
+  'saliency',
+  'smoothgrad',
+  'ig',
+  'input-x-gradient',
+  'guided-backprop',
+  'gradcam',
+  'gradcam++',
+  'layercam',
+  'eigencam',
+  'fullgrad',
+  'lrp-epsilon-plus-flat',
+  'deeplift',
+  'occlusion',
+  'kernel-shap',
+  'rise',
+  'rollout',
+  'attention-grad',
+];
+
+/**
+ * The methods `netvis report --methods VALUE` runs on `classifier`, in grid order: 'default' (REPORT_METHODS, those
+ * registered and usable on the model), 'all' (every method that can explain it), or a comma-separated list.
+ */
+export async function reportMethods(
+  value: string,
+  classifier: Classifier,
+): Promise<AttributionMethodEntry[]> {
+  const usable = await methodsFor(classifier);
+  if (value === 'all') return usable;
+  const wanted = value === 'default' ? REPORT_METHODS : parseMethods(value);
+  return usable.filter((m) => wanted.includes(m.name));
+}
+
+/** The figure file of a family's grid in the report. */
+export const reportFigure = (family: MethodFamily): string => `attribution-${family}.png`;
+
+/**
+ * The report's attribution section: `entries` (from reportMethods) on its images, one grid per family
+ * (`reportFigure(family)`); `onMethod` is called as each method starts.
+ */
 export async function attributionReportSection(
   classifier: Classifier,
+  entries: AttributionMethodEntry[],
   images: Tensor,
   crops: RgbImage[],
   labels: number[],
   signal: AbortSignal,
+  onMethod: (index: number, entry: AttributionMethodEntry) => void = () => {},
 ): Promise<{ section: ReportSection; files: Record<string, Uint8Array>; summary: Record<string, unknown> }> {
-  const entries = await methodsFor(classifier);
   const runs: MethodRun[] = [];
-  for (const m of entries)
+  for (const [i, m] of entries.entries()) {
+    onMethod(i, m);
     runs.push(await runMethod(classifier, m.name, images, labels, { ...REPORT_SETTINGS[m.name], signal }));
+  }
   const captions = labels.map((l) => classifier.labels.name(l));
   const files: Record<string, Uint8Array> = {};
   const figures: ReportSection['figures'] = [];
   for (const family of METHOD_FAMILIES) {
     const inFamily = runs.filter((_, i) => entries[i].family === family);
     if (!inFamily.length) continue;
-    const src = `attribution-${family}.png`;
+    const src = reportFigure(family);
     files[src] = await comparisonGrid(crops, captions, inFamily, { clip: 99 });
     const named = entries
       .filter((e) => e.family === family)
@@ -401,34 +449,53 @@ export async function attributionReportSection(
       caption: `${FAMILY_TITLES[family]}. Per image: the image and its class, then ${named}.`,
     });
   }
-  const gaps = runs.find((r) => r.method === 'ig')!.details.map((d) => Math.abs(d.completenessGap as number));
-  const layer = runs.find((r) => r.method === 'gradcam')!.details[0].layer as string;
+  const gaps = runs.find((r) => r.method === 'ig')?.details.map((d) => Math.abs(d.completenessGap as number));
+  const layer = runs.find((r) => typeof r.details[0]?.layer === 'string')?.details[0].layer as
+    string | undefined;
   const attention = runs.find((r) => r.method === 'rollout')?.details[0].layers as string[] | undefined;
-  const attentionText = attention
-    ? ` For this transformer, the attention maps read its ${attention.length} attention layers: Attention Rollout, ` +
-      'the attention flowing into the class token, and gradient-weighted attention, the same flow weighted by the ' +
-      'gradient of the class score.'
-    : '';
-  const worstGap = (Math.max(...gaps) * 100).toFixed(1);
+  const ran = new Set(entries.map((e) => e.name));
+  // What the report runs with fewer samples than the method's default, in words, for the methods it ran.
+  const lighter: [string, string][] = [
+    ['smoothgrad', 'SmoothGrad 10 noisy samples (noise 15% of the image range) instead of 25'],
+    ['vargrad', 'VarGrad 10 noisy samples instead of 25'],
+    [
+      'ig',
+      `Integrated Gradients 20 Gauss-Legendre points instead of 50 (completeness gap at most ${
+        gaps ? (Math.max(...gaps) * 100).toFixed(1) : '?'
+      }% here)`,
+    ],
+    ['gradient-shap', 'GradientSHAP 20 points instead of 50'],
+    ['kernel-shap', 'KernelSHAP 100 model runs on about 50 SLIC superpixels instead of 500'],
+    ['lime', 'LIME 100 model runs instead of 500'],
+    ['rise', 'RISE 250 masks instead of 4000'],
+  ];
+  const lightened = lighter.filter(([name]) => ran.has(name)).map(([, text]) => text);
+  const text = [
+    `The same images and classes explained by ${entries.length} methods, one figure per family (each method's ` +
+      'paper in the caption).' +
+      (layer
+        ? ` The class activation maps use ${layer}, the last spatial layer before the classifier, found in the graph.`
+        : '') +
+      (attention
+        ? ` For this transformer, the attention maps read its ${attention.length} attention layers: Attention Rollout, ` +
+          'the attention flowing into the class token, and gradient-weighted attention, the same flow weighted by the ' +
+          'gradient of the class score.'
+        : '') +
+      ' `netvis report --methods all` adds the slower ones (Score-CAM, Ablation-CAM, LIME, …); `netvis attribute` runs any method with its full defaults.',
+    (lightened.length ? `To keep the report quick: ${lightened.join('; ')}. ` : '') +
+      (ran.has('occlusion') ? 'Occlusion slides a 32-pixel mean-colour square every 16 pixels. ' : '') +
+      'Pixel maps are absolute values summed over the colour channels and clipped at their 99th percentile; class ' +
+      'activation maps and RISE are blended on the image; occlusion, KernelSHAP and LIME are signed (red: the ' +
+      'region supports the class, blue: it speaks against it).',
+  ].join('\n\n');
   return {
     files,
-    summary: { methods: entries.map((e) => e.name), gradCamLayer: layer, igMaxGap: Math.max(...gaps) },
-    section: {
-      title: 'Attribution methods compared',
-      text:
-        `The same images and classes explained by ${entries.length} methods, one figure per family (each method's ` +
-        'paper in the caption): maps from input gradients, class activation maps of a layer, and maps from the ' +
-        `model's answers to perturbed inputs. The class activation maps use ${layer}, the last spatial layer before ` +
-        `the classifier, found in the graph.${attentionText}\n\n` +
-        'To keep the report quick, SmoothGrad and VarGrad use 10 noisy samples (noise 15% of the image range) instead ' +
-        `of 25, Integrated Gradients 20 Gauss-Legendre points instead of 50 (completeness gap at most ${worstGap}% ` +
-        'here), GradientSHAP 20 points instead of 50, KernelSHAP and LIME 100 model runs on about 50 SLIC ' +
-        'superpixels instead of 500, and RISE 250 masks instead of 4000; occlusion slides a 32-pixel mean-colour ' +
-        'square every 16 pixels. Pixel maps are absolute values summed over the colour channels and clipped at ' +
-        'their 99th percentile; class activation maps and RISE are blended on the image; occlusion, KernelSHAP and ' +
-        'LIME are signed (red: the region supports the class, blue: it speaks against it).',
-      figures,
+    summary: {
+      methods: entries.map((e) => e.name),
+      ...(layer && { camLayer: layer }),
+      ...(gaps && { igMaxGap: Math.max(...gaps) }),
     },
+    section: { title: 'Attribution methods compared', text, figures },
   };
 }
 

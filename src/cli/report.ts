@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { imageBatch, readImages } from '../image/load.js';
 import { deprocess } from '../image/preprocess.js';
 import { makeFoolingImage } from '../methods/adversarial/fooling.js';
+import { METHOD_FAMILIES } from '../methods/attribution/registry.js';
 import { saliency } from '../methods/attribution/saliency.js';
 import { argmaxRows } from '../methods/common.js';
 import type { Classifier } from '../model/classifier.js';
@@ -12,7 +13,7 @@ import { encodeGif } from '../render/animation.js';
 import { foolingFigure, saliencyFigure } from '../render/figure.js';
 import { renderReportHtml, type ReportSection } from '../render/report.js';
 import { sliceBatch } from '../tensor.js';
-import { attributionReportSection } from './attribute.js';
+import { attributionReportSection, parseMethods, reportFigure, reportMethods } from './attribute.js';
 import { renderClassVisualization } from './classviz.js';
 import { UsageError } from './errors.js';
 import {
@@ -33,6 +34,7 @@ interface ReportFlags extends ModelFlags, ProgressFlags {
   out: string;
   images?: string;
   iterations: number;
+  methods: string;
   json?: boolean;
 }
 
@@ -73,11 +75,11 @@ function labelFromName(classifier: Classifier, file: string): number | undefined
 
 const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
 
-// Every file of the report, in the order they are put in place: index.html last, so a folder with an index is complete.
+// The report's files besides the attribution grids (one per family of the methods run), in the order they are put in
+// place: index.html last, so a folder with an index is complete.
 const REPORT_FILES: [string, OutputFormat][] = [
   ['saliency.png', 'png'],
   ['saliency-overlay.png', 'png'],
-  ['attribution.png', 'png'],
   ['fooling.png', 'png'],
   ...CLASSVIZ_CLASSES.flatMap((name): [string, OutputFormat][] => [
     [`classviz-${slug(name)}.png`, 'png'],
@@ -104,21 +106,35 @@ export function reportCommand(): Command {
             .default(100)
             .argParser(positiveInt('--iterations')),
         )
+        .option(
+          '--methods <list>',
+          "attribution methods to compare: 'default' (each family's quick ones), 'all', or a comma-separated list (see netvis attribute --help)",
+          'default',
+        )
         .option('--json', 'print a JSON summary instead of text'),
     ),
   ).action(async (flags: ReportFlags) => {
     const source = flags.images ?? sampleImageDir();
     if (!source) throw new UsageError('no sample images found: pass --images DIR (or set NETVIS_SAMPLES)');
     const files = pickImages(source);
+    if (flags.methods !== 'default' && flags.methods !== 'all') parseMethods(flags.methods);
     const out = resolve(flags.out);
-    const planned = await planOutputs(
-      REPORT_FILES.map(([name, format]) => ({ flag: '--out', path: join(out, name), format })),
-      { flag: '--out', path: out },
-    );
+    const plan = (names: [string, OutputFormat][]) =>
+      planOutputs(
+        names.map(([name, format]) => ({ flag: '--out', path: join(out, name), format })),
+        { flag: '--out', path: out },
+      );
+    await plan(REPORT_FILES); // fails at once, before the model loads, for an --out that cannot be written
     const decoded = await readImages(files);
     const classifier = await classifierFrom(flags);
+    const methods = await reportMethods(flags.methods, classifier);
+    const families = METHOD_FAMILIES.filter((f) => methods.some((m) => m.family === f));
+    const planned = await plan([
+      ...families.map((f): [string, OutputFormat] => [reportFigure(f), 'png']),
+      ...REPORT_FILES,
+    ]);
     const started = Date.now();
-    const totalSteps = 2 + CLASSVIZ_CLASSES.length * flags.iterations;
+    const totalSteps = 2 + methods.length + CLASSVIZ_CLASSES.length * flags.iterations;
     const bar = progressBar(totalSteps, 'report', flags);
     try {
       const outputs: Record<string, Uint8Array | string> = {};
@@ -156,8 +172,15 @@ export function reportCommand(): Command {
         summary.saliency = files.map((f, i) => ({ image: f, label: captions[i], score: sal.scores[i] }));
         bar.update(1, 'saliency');
 
-        bar.update(1, 'attribution methods');
-        const attribution = await attributionReportSection(classifier, tensor, crops, labels, signal);
+        const attribution = await attributionReportSection(
+          classifier,
+          methods,
+          tensor,
+          crops,
+          labels,
+          signal,
+          (i, m) => bar.update(1 + i, m.title),
+        );
         Object.assign(outputs, attribution.files);
         sections.push(attribution.section);
         summary.attribution = attribution.summary;
@@ -193,11 +216,11 @@ export function reportCommand(): Command {
           linfPixels: fool.linfPixels,
           l2Pixels: fool.l2Pixels,
         };
-        bar.update(2, 'fooling');
+        bar.update(2 + methods.length, 'fooling');
 
         const figures = [];
         const vizSummary = [];
-        let done = 2;
+        let done = 2 + methods.length;
         for (const name of CLASSVIZ_CLASSES) {
           const target = classifier.labels.resolve(name).index;
           const viz = await renderClassVisualization(classifier, target, {
