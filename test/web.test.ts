@@ -391,21 +391,42 @@ test('the page decodes as the CLI does: ICC profiles ignored, CMYK within one le
   }
 });
 
-test('the sample strip says how many samples there are and that it scrolls', async () => {
-  assert.match((await page.textContent('#samples-hint')) ?? '', /^25 samples · scroll sideways for more →$/);
-  const strip = await page.$eval('#samples', (el) => ({
-    scrollWidth: el.scrollWidth,
-    clientWidth: el.clientWidth,
-    overflow: getComputedStyle(el).overflowX,
-    more: (el as HTMLElement).dataset.more,
-  }));
-  assert.ok(strip.scrollWidth > strip.clientWidth, 'more samples than fit');
-  assert.equal(strip.overflow, 'scroll', 'a scrollbar is always shown');
-  assert.equal(strip.more, 'true', 'the right edge fades while samples are out of sight');
-  await page.$eval('#samples', (el) => el.scrollTo({ left: el.scrollWidth }));
-  await page.waitForSelector('#samples[data-more="false"]');
-  await page.$eval('#samples', (el) => el.scrollTo({ left: 0 }));
-  await page.waitForSelector('#samples[data-more="true"]');
+test('the sample strip says how many samples there are, and that it scrolls only when some are out of sight', async () => {
+  const count = await page.$$eval('#samples button', (b) => b.length);
+  assert.ok(count >= 2, `the shipped samples are in the strip (${count})`);
+  const hint = async () => (await page.textContent('#samples-hint')) ?? '';
+  const strip = () =>
+    page.$eval('#samples', (el) => ({
+      scrollWidth: el.scrollWidth,
+      clientWidth: el.clientWidth,
+      overflow: getComputedStyle(el).overflowX,
+      more: (el as HTMLElement).dataset.more,
+    }));
+  const wide = await strip();
+  assert.ok(wide.scrollWidth <= wide.clientWidth + 1, `${count} samples fit at 1280 px`);
+  assert.equal(await hint(), `${count} samples`, 'no word of scrolling while all fit');
+  assert.equal(wide.more, 'false');
+  // Six samples fit in two rows even at phone width; a strip narrower than its samples must say that it scrolls.
+  await page.$eval('#samples', (el) => ((el as HTMLElement).style.width = '100px'));
+  try {
+    await page.waitForFunction(
+      () => document.querySelector('#samples-hint')?.textContent?.includes('scroll'),
+      undefined,
+      LONG,
+    );
+    assert.equal(await hint(), `${count} samples · scroll sideways for more →`);
+    const narrow = await strip();
+    assert.ok(narrow.scrollWidth > narrow.clientWidth, 'more samples than fit in 100 px');
+    assert.equal(narrow.overflow, 'scroll', 'a scrollbar is always shown');
+    assert.equal(narrow.more, 'true', 'the right edge fades while samples are out of sight');
+    await page.$eval('#samples', (el) => el.scrollTo({ left: el.scrollWidth }));
+    await page.waitForSelector('#samples[data-more="false"]');
+    await page.$eval('#samples', (el) => el.scrollTo({ left: 0 }));
+    await page.waitForSelector('#samples[data-more="true"]');
+  } finally {
+    await page.$eval('#samples', (el) => ((el as HTMLElement).style.width = ''));
+  }
+  await page.waitForFunction(() => document.querySelector('#samples-hint')?.textContent?.endsWith('samples'));
 });
 
 test('an invalid target clears the previous fooling result and says why', async () => {
