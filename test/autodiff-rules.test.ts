@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { compileGradient, type CompiledGradient } from '../src/autodiff/compile.js';
-import type { ReluRule, TensorInfo } from '../src/autodiff/types.js';
+import { DECONVNET, GUIDED_BACKPROP } from '../src/autodiff/composite.js';
+import type { Composite, TensorInfo } from '../src/autodiff/types.js';
 import { GRADIENT_OPSET } from '../src/autodiff/opset.js';
 import { convertOpset } from '../src/onnx/opset-convert.js';
 import { cloneModel, defaultOpset, encodeModel, type onnx } from '../src/onnx/proto.js';
@@ -109,14 +110,14 @@ async function runGradient(
   model: onnx.ModelProto,
   feeds: Record<string, RuntimeTensor>,
   seeds: Record<string, ArrayLike<number>>,
-  relu?: ReluRule,
+  composite?: Composite,
 ): Promise<{
   out: Record<string, RuntimeTensor>;
   compiled: CompiledGradient;
   info: Map<string, TensorInfo>;
 }> {
   const info = await probeTensorInfo(nodeBackend, model, feeds);
-  const compiled = compileGradient(model, { seeds: Object.keys(seeds), relu }, info);
+  const compiled = compileGradient(model, { seeds: Object.keys(seeds), composite }, info);
   const all: Record<string, RuntimeTensor> = { ...feeds };
   for (const [name, values] of Object.entries(seeds)) {
     const i = info.get(name)!;
@@ -140,7 +141,6 @@ interface CheckOptions {
   input?: Gen;
   /** Seeded outputs; default every float graph output. */
   seeds?: string[];
-  relu?: ReluRule;
   random?: Random;
 }
 
@@ -176,7 +176,7 @@ async function checkGradient(
     opts.seeds ?? model.graph.output.map((o) => o.name).filter((n) => info.get(n)!.type.startsWith('float'));
   const seeds: Record<string, number[]> = {};
   for (const s of seedNames) seeds[s] = r.uniform(size(info.get(s)!.dims));
-  const { out, compiled } = await runGradient(model, feedsOf(x), seeds, opts.relu);
+  const { out, compiled } = await runGradient(model, feedsOf(x), seeds);
   const gradT = out[compiled.gradOutputs[inputName]];
   assert.deepEqual(gradT.dims, inputDims, 'gradient dims');
   assert.equal(gradT.type, dtype, 'gradient type');
@@ -1141,7 +1141,8 @@ describe('gradient compiler', () => {
     });
     const x2 = [1, 2, -1, 0.5]; // r = [1, 2, 0, 0.5], m = [-1, 4, 0, 0.5]
     const seed2 = [1, -1, 1, 1];
-    const expected: Record<ReluRule, [number[], number[]]> = {
+    const composites = { standard: undefined, guided: GUIDED_BACKPROP, deconvnet: DECONVNET };
+    const expected: Record<keyof typeof composites, [number[], number[]]> = {
       // g·[x > 0]; dm = [0, -1, 0, 1], dr = dm ⊙ c = [0, -2, 0, 1]
       standard: [
         [0, 0, -1, -1, 2, 0],
@@ -1160,9 +1161,9 @@ describe('gradient compiler', () => {
     };
     for (const rule of ['standard', 'guided', 'deconvnet'] as const) {
       test(`relu '${rule}'`, async () => {
-        const a = await runGradient(one, { x: tensor(f64, [6], x) }, { y: seed }, rule);
+        const a = await runGradient(one, { x: tensor(f64, [6], x) }, { y: seed }, composites[rule]);
         assert.deepEqual(asNumbers(a.out.dx), expected[rule][0]);
-        const b = await runGradient(two, { x: tensor(f64, [4], x2) }, { y: seed2 }, rule);
+        const b = await runGradient(two, { x: tensor(f64, [4], x2) }, { y: seed2 }, composites[rule]);
         assert.deepEqual(asNumbers(b.out.dx), expected[rule][1]);
       });
     }

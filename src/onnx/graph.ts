@@ -48,15 +48,20 @@ export class GraphView {
 
   /** The node that produces the output of a layer given by module path (`features.12`): the last node named under it. */
   nodeForLayer(path: string): onnx.NodeProto | undefined {
-    const prefix = `/${path
-      .split('.')
-      .reduce<string[]>((acc, part) => {
-        acc.push(acc.length ? `${acc[acc.length - 1]}.${part}` : part);
-        return acc;
-      }, [])
-      .join('/')}/`;
     let found: onnx.NodeProto | undefined;
-    for (const node of this.graph.node) if (node.name.startsWith(prefix)) found = node;
+    for (const node of this.graph.node) if (inLayer(node, path)) found = node;
     return found;
   }
+}
+
+/** Whether torch.onnx named `node` under the module path `path` (`features.3` → `/features/features.3/…`). */
+export function inLayer(node: onnx.NodeProto, path: string): boolean {
+  const prefix = `/${path
+    .split('.')
+    .reduce<string[]>((acc, part) => {
+      acc.push(acc.length ? `${acc[acc.length - 1]}.${part}` : part);
+      return acc;
+    }, [])
+    .join('/')}/`;
+  return node.name.startsWith(prefix);
 }
