@@ -1,21 +1,13 @@
-import { oneHot } from '../src/methods/common.js';
 import { classVisualization } from '../src/methods/featureviz/class-visualization.js';
 import { loadClassifier } from '../src/model/load.js';
-import { medianMs, ratios, runTorchScript, SHARED_BASELINE } from './harness.js';
+import { gradientBatch, medianMs, ratios, runTorchScript, SHARED_BASELINE } from './harness.js';
 
 /** SqueezeNet forward and logits + input gradient at N=1 and N=8, and class visualization (100 steps), vs PyTorch. */
 export async function run(): Promise<Record<string, unknown>> {
   const classifier = await loadClassifier();
   const ours: Record<string, number> = {};
   for (const n of [1, 8]) {
-    const x = {
-      data: new Float32Array(n * 3 * 224 * 224).map(() => Math.random() * 2 - 1),
-      dims: [n, 3, 224, 224],
-    };
-    const seed = oneHot(
-      Array.from({ length: n }, (_, i) => i * 7),
-      1000,
-    );
+    const { x, seed } = gradientBatch(n);
     ours[`forward_n${n}_ms`] = await medianMs(() => classifier.logits(x), 15);
     ours[`input_gradient_n${n}_ms`] = await medianMs(() => classifier.inputGradient(x, seed), 15);
   }

@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { oneHot } from '../src/methods/common.js';
+import type { Tensor } from '../src/tensor.js';
 import { ROOT } from '../test/support/shared.js';
 
 /** Median and fastest wall time in ms of `fn` over `repeat` runs after one warm-up run (the fastest is the least disturbed by other load). */
@@ -69,4 +71,15 @@ export function ratios(
 /** Ratio a / b rounded to 3 digits, or undefined when b is missing. */
 export function ratio(a: number, b: number | string | undefined): number | undefined {
   return typeof b === 'number' ? Math.round((a / b) * 1000) / 1000 : undefined;
+}
+
+/** A batch of n uniform random 224×224 images in [-1, 1) and a one-hot seed per image (classes 0, 7, 14, …), as the PyTorch baselines use. */
+export function gradientBatch(n: number, classes = 1000): { x: Tensor; seed: Tensor } {
+  return {
+    x: { data: new Float32Array(n * 3 * 224 * 224).map(() => Math.random() * 2 - 1), dims: [n, 3, 224, 224] },
+    seed: oneHot(
+      Array.from({ length: n }, (_, i) => i * 7),
+      classes,
+    ),
+  };
 }

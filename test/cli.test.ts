@@ -80,8 +80,8 @@ test('bad inputs fail with a clear message, a non-zero exit code and no stack tr
       message: /model 'no-such-model' not found; looked for/,
     },
     {
-      args: ['saliency', image(0), '--model', fixtureModel(dir, 'Erf')],
-      message: /Erf node '\/stem\/stem\.2\/Relu': operator Erf has no gradient rule/,
+      args: ['saliency', image(0), '--model', fixtureModel(dir, 'Sin')],
+      message: /Sin node '\/stem\/stem\.2\/Relu': operator Sin has no gradient rule/,
     },
     { args: ['classify', image(0), '--model', fixtureModel(dir, 'NetvisMystery')], message: /NetvisMystery/ },
     { args: ['classify', image(0), '--top', 'three'], message: /--top must be a positive integer/, code: 2 },
@@ -179,7 +179,9 @@ test('report writes a complete report folder', async () => {
   assert.match(run.stdout, /wrote .*index\.html/);
   const files = readdirSync(dir).sort();
   assert.deepEqual(files, [
-    'attribution.png',
+    'attribution-cam.png',
+    'attribution-gradient.png',
+    'attribution-perturbation.png',
     'classviz-electric-guitar.gif',
     'classviz-electric-guitar.png',
     'classviz-tarantula.gif',

@@ -16,17 +16,18 @@ import type { Tensor } from '../tensor.js';
 import {
   parseMethods,
   runMethod,
+  selectMethods,
   settingsFrom,
   targetsFrom,
   withMethodOptions,
-  type AttributionMethod,
-  type MethodSettings,
+  type MethodFlags,
 } from './attribute.js';
 import { UsageError } from './errors.js';
 import {
   classifierFrom,
   positiveInt,
   printJson,
+  printTable,
   progressBar,
   withInterrupt,
   withModelOptions,
@@ -38,7 +39,7 @@ import {
 const CHECKS = ['deletion', 'insertion', 'randomization'] as const;
 type Check = (typeof CHECKS)[number];
 
-interface EvaluateFlags extends ModelFlags, ProgressFlags, Omit<MethodSettings, 'onStep' | 'signal'> {
+interface EvaluateFlags extends ModelFlags, ProgressFlags, MethodFlags {
   method: string;
   check: string;
   target?: string[];
@@ -82,7 +83,7 @@ export function evaluateCommand(): Command {
         .option('--json', 'print curves, AUCs and correlations per image as JSON'),
     ),
   ).action(async (images: string[], flags: EvaluateFlags) => {
-    const methods = parseMethods(flags.method);
+    parseMethods(flags.method);
     const checks = flags.check.split(',').map((s) => s.trim()) as Check[];
     for (const c of checks)
       if (!CHECKS.includes(c))
@@ -91,13 +92,14 @@ export function evaluateCommand(): Command {
     const decoded = await readImages(images);
     const classifier = await classifierFrom(flags);
     try {
+      const methods = await selectMethods(flags.method, classifier);
       const { tensor } = imageBatch(decoded, classifier.preprocessing);
       const { labels } = await resolveTargets(classifier, tensor, targets, 16, 'evaluate');
       const [n, , h, w] = tensor.dims;
-      const settings = settingsFrom(flags);
+      const settings = settingsFrom(flags, tensor.dims);
       const results: Record<string, Partial<Record<Check, PerturbationResult | RandomizationResult>>> = {};
       await withInterrupt(async (signal) => {
-        const explain = async (method: AttributionMethod, c = classifier, x = tensor, l = labels) =>
+        const explain = async (method: string, c = classifier, x = tensor, l = labels) =>
           channelSum((await runMethod(c, method, x, l, { ...settings, signal })).maps, true);
         const curves = checks.filter((c): c is PerturbationMetric => c !== 'randomization');
         const entries: [string, () => Promise<Tensor>][] = methods.map((m) => [m, () => explain(m)]);
@@ -119,7 +121,7 @@ export function evaluateCommand(): Command {
             results[name].randomization = await modelRandomization(
               classifier,
               tensor,
-              (c, x, l) => explain(name as AttributionMethod, c, x, l),
+              (c, x, l) => explain(name, c, x, l),
               {
                 target: labels,
                 layers: flags.layers,
@@ -181,14 +183,7 @@ export function evaluateCommand(): Command {
           s.randomization ? `${s.randomization.flagged.filter(Boolean).length}/${n}` : '',
         ]);
       }
-      const widths = lines[0].map((_, c) => Math.max(...lines.map((l) => l[c].length)));
-      for (const l of lines)
-        process.stdout.write(
-          `${l
-            .map((v, c) => v.padEnd(widths[c]))
-            .join('  ')
-            .trimEnd()}\n`,
-        );
+      printTable(lines);
       process.stdout.write(`(mean over ${n} image${n === 1 ? '' : 's'}; --json for per-image curves)\n`);
       if (checks.includes('randomization'))
         process.stdout.write(

@@ -8,7 +8,9 @@ import { foolCommand } from './fool.js';
 import { reportCommand } from './report.js';
 import { saliencyCommand } from './saliency.js';
 import { serveCommand } from './serve.js';
-import { isAbort, isExpected, UsageError } from './errors.js';
+import { InterruptedError, isAbort, isExpected, UsageError } from './errors.js';
+import { benchmarkCommand } from './benchmark.js';
+import { workerCommand } from './worker.js';
 import { attackCommand } from './attack.js';
 import { featurevizCommand } from './featureviz.js';
 import { robustnessCommand } from './robustness.js';
@@ -43,6 +45,8 @@ export function program(): Command {
     robustnessCommand(),
     featurevizCommand(),
     modelsCommand(),
+    benchmarkCommand(),
+    workerCommand(),
   ])
     root.addCommand(cmd);
   const all = [root, ...root.commands, ...root.commands.flatMap((c) => c.commands)];
@@ -72,7 +76,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (isAbort(err)) {
-      process.stderr.write('netvis: interrupted; no output written\n');
+      const kept = err instanceof InterruptedError ? err.message : 'no output written';
+      process.stderr.write(`netvis: interrupted; ${kept}\n`);
       return 130;
     }
     const debug = argv.includes('--debug') || Boolean(process.env.NETVIS_DEBUG);

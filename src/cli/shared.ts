@@ -90,8 +90,14 @@ export function seedFlag(name = '--seed'): (value: string) => number {
 /** The most --threads netvis accepts: 4 per core (more only adds contention, and a huge count exhausts memory). */
 export const MAX_THREADS = 4 * availableParallelism();
 
-/** Adds --model, --labels, --logits, --threads and --verbose. */
-export function withModelOptions(cmd: Command): Command {
+/**
+ * Adds --model, --labels, --logits, --threads and --verbose (`threadsHelp` says what --threads means for the
+ * command).
+ */
+export function withModelOptions(
+  cmd: Command,
+  threadsHelp = 'threads per ONNX Runtime session (default: all cores)',
+): Command {
   return cmd
     .option(
       '-m, --model <name|path|url>',
@@ -105,10 +111,9 @@ export function withModelOptions(cmd: Command): Command {
     .option('--logits <tensor>', 'the tensor holding the class scores (default: found in the graph)')
     .option('-v, --verbose', 'say on stderr what importing the model decided (logits, layout, opset, batch)')
     .addOption(
-      new Option(
-        '--threads <n>',
-        `threads per ONNX Runtime session, 1 to ${MAX_THREADS} (default: all cores)`,
-      ).argParser(positiveInt('--threads', MAX_THREADS)),
+      new Option('--threads <n>', `${threadsHelp}; 1 to ${MAX_THREADS}`).argParser(
+        positiveInt('--threads', MAX_THREADS),
+      ),
     );
 }
 
@@ -146,6 +151,18 @@ export function mapStats(map: Float32Array): { min: number; max: number; mean: n
     sum += v;
   }
   return { min, max, mean: sum / map.length };
+}
+
+/** Prints rows as a plain-text table on stdout: columns padded to their widest cell, two spaces apart. */
+export function printTable(rows: string[][]): void {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((l) => l[c].length)));
+  for (const l of rows)
+    process.stdout.write(
+      `${l
+        .map((v, c) => v.padEnd(widths[c]))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
 }
 
 /** Prints a value as JSON on stdout. */

@@ -3,6 +3,7 @@ import { headNeedsLabels } from '../autodiff/heads.js';
 import type { Composite, ObjectiveHead, TensorInfo } from '../autodiff/types.js';
 import type { Preprocessing } from '../image/types.js';
 import { foldConstants } from '../onnx/fold.js';
+import { modelDownstreamOf } from '../onnx/downstream.js';
 import { GraphView } from '../onnx/graph.js';
 import { encodeModel, ModelError, type onnx } from '../onnx/proto.js';
 import type { Backend, RuntimeTensor, Session } from '../runtime/backend.js';
@@ -90,6 +91,7 @@ export class Classifier {
   private readonly sessions = new Map<string, Promise<Compiled>>();
   private readonly probes = new Map<string, Promise<Map<string, TensorInfo>>>();
   private forwardSession?: Promise<Session>;
+  private readonly downstreamSessions = new Map<string, Promise<Session>>();
 
   /** `source` names the model in messages (e.g. its path). */
   constructor(
@@ -150,6 +152,32 @@ export class Classifier {
     return logits;
   }
 
+  /**
+   * Raw class scores N×classes from a layer's values (`values`: N×… as the layer, given by module path or tensor name,
+   * produces them), running only the part of the graph after the layer (`modelDownstreamOf`; one session per layer,
+   * kept until `dispose`). For methods that change a layer's activations and ask what the rest of the model makes of
+   * them (Ablation-CAM). Throws a ModelError when the graph after the layer also reads the input by another path.
+   */
+  async logitsFrom(layer: string, values: Tensor): Promise<Tensor> {
+    const tensor = this.tensorFor(layer);
+    let session = this.downstreamSessions.get(tensor);
+    if (!session) {
+      session = (async () => {
+        let model: onnx.ModelProto;
+        try {
+          model = modelDownstreamOf(this.model, tensor);
+        } catch (err) {
+          throw new ModelError(`${this.source}: ${(err as Error).message}`);
+        }
+        return this.openSession(model);
+      })();
+      session.catch(() => this.downstreamSessions.delete(tensor));
+      this.downstreamSessions.set(tensor, session);
+    }
+    const out = await (await session).run({ [tensor]: f32(values) }, [this.outputName]);
+    return fromRuntime(out[this.outputName]);
+  }
+
   /** Logits and input gradient of Σ logits ⊙ dlogits (N×classes) for a batch; `composite` picks the backward rules. */
   async inputGradient(
     x: Tensor,
@@ -206,7 +234,9 @@ export class Classifier {
           };
         }
         const r = await this.gradientsOnce(xs, { ...request, seeds: chunkSeeds, objective: chunkObjective });
-        const lossRows: Record<string, Tensor> = r.loss ? { loss: { data: r.loss, dims: [r.loss.length] } } : {};
+        const lossRows: Record<string, Tensor> = r.loss
+          ? { loss: { data: r.loss, dims: [r.loss.length] } }
+          : {};
         return [r.outputs, r.grads, lossRows];
       },
     );
@@ -309,6 +339,9 @@ export class Classifier {
     for (const e of all) await (await e.catch(() => undefined))?.session.release();
     if (this.forwardSession) await (await this.forwardSession).release();
     this.forwardSession = undefined;
+    const downstream = [...this.downstreamSessions.values()];
+    this.downstreamSessions.clear();
+    for (const s of downstream) await (await s.catch(() => undefined))?.release();
   }
 
   private async compile(dims: number[], spec: Parameters<typeof compileGradient>[1]): Promise<Compiled> {

@@ -5,6 +5,7 @@ import { deprocess, imageToTensor } from '../../src/image/preprocess.js';
 import { centerCrop, resizeShorterSide } from '../../src/image/resize.js';
 import type { RgbImage } from '../../src/image/types.js';
 import { makeFoolingImage } from '../../src/methods/adversarial/fooling.js';
+import { methodsFor } from '../../src/methods/attribution/registry.js';
 import { oneHot, softmaxRows } from '../../src/methods/common.js';
 import { classVisualization } from '../../src/methods/featureviz/class-visualization.js';
 import type { Classifier } from '../../src/model/classifier.js';
@@ -184,15 +185,19 @@ async function init(req: Extract<Request, { type: 'init' }>): Promise<ResultOf['
   const provider = await chooseWebProvider(req.provider);
   backendInfo = { provider, threads, crossOriginIsolated: globalThis.crossOriginIsolated };
   classifier = await openClassifier(provider);
+  // Attention methods are offered only for a model with global attention.
+  const usable = new Set((await methodsFor(classifier)).map((m) => m.name));
   return {
     ...modelInfo(classifier, source.name ?? 'model'),
     backend: backendInfo,
-    methods: ATTRIBUTION_METHODS.map(({ id, label, description, signed }) => ({
-      id,
-      label,
-      description,
-      signed,
-    })),
+    methods: ATTRIBUTION_METHODS.filter((m) => usable.has(m.id)).map(
+      ({ id, label, description, signed }) => ({
+        id,
+        label,
+        description,
+        signed,
+      }),
+    ),
   };
 }
 
