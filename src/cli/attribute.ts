@@ -225,11 +225,10 @@ export function withMethodOptions(cmd: Command): Command {
       ),
     )
     .addOption(
-      new Option('--baseline <kind>', 'Integrated Gradients baseline (default black)').choices([
-        'black',
-        'blur',
-        'uniform',
-      ]),
+      new Option(
+        '--baseline <kind>',
+        "Integrated Gradients' baseline, DeepLIFT's reference (default black)",
+      ).choices(['black', 'blur', 'uniform']),
     )
     .addOption(
       new Option('--rule <rule>', 'Integrated Gradients quadrature (default gauss-legendre)').choices([

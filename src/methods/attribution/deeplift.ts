@@ -2,7 +2,7 @@ import { DEEPLIFT_RESCALE } from '../../autodiff/composite.js';
 import type { Classifier } from '../../model/classifier.js';
 import type { Tensor } from '../../tensor.js';
 import { oneHot } from '../common.js';
-import { makeBaselines } from './integrated-gradients.js';
+import { makeBaselines, type Baseline } from './integrated-gradients.js';
 import {
   inBatches,
   resolveTargets,
@@ -13,8 +13,12 @@ import {
 
 /** DeepLIFT's options. */
 export interface DeepLiftOptions extends AttributionOptions {
-  /** The reference: 'black' (default) or a 1×3×H×W (for every image) or N×3×H×W tensor in the model's normalised units. */
-  baseline?: 'black' | Tensor;
+  /** The reference, as Integrated Gradients' baselines: default 'black'. */
+  baseline?: Baseline;
+  /** Blur of the 'blur' reference, in pixels; default 10. */
+  blurSigma?: number;
+  /** Seed of the 'uniform' reference; default 0. */
+  seed?: number;
 }
 
 /** DeepLIFT attributions and how well they add up. */
@@ -93,10 +97,10 @@ export async function deepLift(
   classifier: Classifier,
   images: Tensor,
   target?: Target,
-  { baseline = 'black', batchSize = 8, ...opts }: DeepLiftOptions = {},
+  { baseline = 'black', blurSigma = 10, seed = 0, batchSize = 8, ...opts }: DeepLiftOptions = {},
 ): Promise<DeepLiftResult> {
   const { labels } = await resolveTargets(classifier, images, target, batchSize, 'deepLift');
-  const references = makeBaselines(classifier, images, baseline, 0, 0, 'deepLift');
+  const references = makeBaselines(classifier, images, baseline, blurSigma, seed, 'deepLift');
   const per = images.data.length / labels.length;
   const maps = new Float32Array(images.data.length);
   const scores: number[] = [];
