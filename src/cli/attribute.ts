@@ -416,16 +416,16 @@ export async function attributionReportSection(
       title: 'Attribution methods compared',
       text:
         `The same images and classes explained by ${entries.length} methods, one figure per family (each method's ` +
-        'paper in the caption): maps from input gradients, class activation maps of a layer, and maps from the ' +
-        `model's answers to perturbed inputs. The class activation maps use ${layer}, the last spatial layer before ` +
+        'paper in the caption): maps from input gradients, class activation maps of a layer, relevance propagated ' +
+        `back by LRP's rules, and maps from the model's answers to perturbed inputs. The class activation maps use ${layer}, the last spatial layer before ` +
         `the classifier, found in the graph.${attentionText}\n\n` +
         'To keep the report quick, SmoothGrad and VarGrad use 10 noisy samples (noise 15% of the image range) instead ' +
         `of 25, Integrated Gradients 20 Gauss-Legendre points instead of 50 (completeness gap at most ${worstGap}% ` +
         'here), GradientSHAP 20 points instead of 50, KernelSHAP and LIME 100 model runs on about 50 SLIC ' +
         'superpixels instead of 500, and RISE 250 masks instead of 4000; occlusion slides a 32-pixel mean-colour ' +
         'square every 16 pixels. Pixel maps are absolute values summed over the colour channels and clipped at ' +
-        'their 99th percentile; class activation maps and RISE are blended on the image; occlusion, KernelSHAP and ' +
-        'LIME are signed (red: the region supports the class, blue: it speaks against it).',
+        'their 99th percentile; class activation maps and RISE are blended on the image; LRP, occlusion, KernelSHAP ' +
+        'and LIME are signed (red: the region supports the class, blue: it speaks against it).',
       figures,
     },
   };

@@ -39,9 +39,10 @@ export interface PairAttribution {
 
 /**
  * DeepLIFT's attributions for `pairs` (image index into `images`, reference index into `references`, K×3×H×W), each
- * explaining `labels[image]`: runs of 2·`batchSize` rows, the images then their references, through the rescale
- * rule (DEEPLIFT_RESCALE), the target seeded on both halves as Captum does. `use(j, pair)` receives pair j's
- * attributions (the array is reused: copy what you keep).
+ * explaining `labels[image]`: runs of 2·`batchSize` rows (or the model's fixed batch), the images then their
+ * references, through the rescale rule (DEEPLIFT_RESCALE), the target seeded on both halves as Captum does.
+ * `use(j, pair)` receives pair j's attributions (the array is reused: copy what you keep). Throws a RangeError for a
+ * model whose fixed batch is odd: an image and its reference must run together.
  */
 export async function deepLiftPairs(
   classifier: Classifier,
@@ -53,11 +54,19 @@ export async function deepLiftPairs(
   opts: Pick<AttributionOptions, 'onStep' | 'signal'>,
   use: (j: number, pair: PairAttribution) => void,
 ): Promise<void> {
+  const fixed = classifier.fixedBatch;
+  if (fixed !== undefined && fixed % 2 !== 0)
+    throw new RangeError(
+      `DeepLIFT: ${classifier.source} fixes its batch at ${fixed}; DeepLIFT runs each image with its reference, 2 rows`,
+    );
+  const runSize = fixed === undefined ? batchSize : fixed / 2;
   const per = images.data.length / images.dims[0];
   const k = classifier.numClasses;
   let batch: Float32Array | undefined;
   const attributions = new Float32Array(per);
-  await inBatches(pairs.length, batchSize, opts, async (start, count, size) => {
+  await inBatches(pairs.length, runSize, opts, async (start, count, fewer) => {
+    // A fixed batch is filled even when fewer pairs remain: padding would put other rows between the halves.
+    const size = fixed === undefined ? fewer : runSize;
     batch ??= new Float32Array(2 * size * per);
     const rows: number[] = [];
     for (let r = 0; r < size; r++) {
