@@ -6,8 +6,8 @@ import { ClassLabels } from '../src/model/labels.js';
 import { decodeModel } from '../src/onnx/proto.js';
 import { nodeBackend } from '../src/runtime/node.js';
 import { MODERN } from '../test/support/modern.js';
-import { ROOT } from '../test/support/shared.js';
-import { gradientBatch, ratio, runTorchScript, timingsMs } from './harness.js';
+import { compare, gradientBatch, timeMs, type Comparison } from './harness.js';
+import { goal, type SuiteContext } from './suite.js';
 
 const MODELS = ['vit_small_patch16', 'convnext_mini'];
 const BATCHES = [1, 8];
@@ -15,14 +15,13 @@ const REPEAT = 7;
 
 /**
  * Logits + input gradient of vit_small_patch16 and convnext_mini (../shared/fixtures/modern) at N=1 and N=8 vs
- * PyTorch running the same architectures (bench/torch_transformers.py), interleaved: each configuration is timed
- * in netvis, then in PyTorch, before the next one. The first call (compiling the gradient graph and opening its
- * session) is timed apart.
+ * PyTorch running the same architectures (bench/torch_workloads.py), runs alternating. The first call (compiling
+ * the gradient graph and opening its session) is timed apart.
  */
-export async function run(): Promise<Record<string, unknown>> {
+export async function run(ctx: SuiteContext): Promise<Record<string, unknown>> {
+  const torch = await ctx.torch();
   const labels = ClassLabels.fromJson(Array.from({ length: 1000 }, (_, i) => `class ${i}`));
-  const ours: Record<string, number> = {};
-  const torch: Record<string, number | string> = {};
+  const workloads: Record<string, Comparison & { netvis_first_call_ms: number }> = {};
   for (const name of MODELS) {
     const model = decodeModel(readFileSync(join(MODERN, `${name}.onnx`)), name);
     const classifier = new Classifier(
@@ -31,43 +30,30 @@ export async function run(): Promise<Record<string, unknown>> {
       nodeBackend,
       name,
     );
-    for (const n of BATCHES) {
-      const { x, seed } = gradientBatch(n);
-      const key = `${name}_input_gradient_n${n}`;
-      const t0 = performance.now();
-      await classifier.inputGradient(x, seed);
-      ours[`${key}_first_call_ms`] = Math.round(performance.now() - t0);
-      const { median, min } = await timingsMs(() => classifier.inputGradient(x, seed), REPEAT);
-      ours[`${key}_ms`] = median;
-      ours[`${key}_min_ms`] = min;
-      const t = runTorchScript(join(ROOT, 'bench', 'torch_transformers.py'), [
-        '--model',
-        name,
-        '--batch',
-        String(n),
-        '--repeat',
-        String(REPEAT),
-      ]);
-      if (t) {
-        torch.engine = t.engine;
-        torch[`${key}_ms`] = t.median_ms;
-        torch[`${key}_min_ms`] = t.min_ms;
+    try {
+      for (const n of BATCHES) {
+        const { x, seed } = gradientBatch(n);
+        const first = await timeMs(() => classifier.inputGradient(x, seed));
+        const c = await compare(
+          `transformers: ${name} logits + input gradient N=${n}`,
+          () => classifier.inputGradient(x, seed),
+          torch,
+          { run: 'modern_input_gradient', model: name, n },
+          REPEAT,
+        );
+        workloads[`${name}_input_gradient_n${n}`] = { ...c, netvis_first_call_ms: Math.round(first) };
       }
+    } finally {
+      await classifier.dispose();
     }
-    await classifier.dispose();
   }
-  const installed = Object.keys(torch).length > 0;
-  // Each side's fastest run: on a shared machine the minimum is the measurement least disturbed by other load.
-  const goal = (name: string) =>
-    ratio(ours[`${name}_input_gradient_n8_min_ms`], torch[`${name}_input_gradient_n8_min_ms`]);
   return {
-    netvis: ours,
-    torch: installed ? torch : 'not installed',
-    ratio_netvis_over_torch: Object.fromEntries(
-      Object.keys(torch)
-        .filter((k) => k.endsWith('_ms'))
-        .map((k) => [k, ratio(ours[k], torch[k])]),
+    workloads,
+    goals: Object.fromEntries(
+      MODELS.map((m) => [
+        `${m} input_gradient_n8 <= 0.8x`,
+        goal(workloads[`${m}_input_gradient_n8`].ratio, 0.8),
+      ]),
     ),
-    goals: Object.fromEntries(MODELS.map((m) => [`${m} input_gradient_n8 <= 0.8x (fastest run)`, goal(m)])),
   };
 }

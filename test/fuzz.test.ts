@@ -331,10 +331,11 @@ describe(`fuzzing (seed ${SEED}, ${RUNS} cases per parser)`, () => {
     // Each command with its own long flags, except those that change where models come from or print stack traces
     // on purpose.
     const excluded = ['--model', '--labels', '--debug'];
-    const specs = root.commands.map((c) => ({
-      name: c.name(),
-      flags: c.options.map((o) => o.long ?? '').filter((f) => f && !excluded.includes(f)),
-    }));
+    // A command with subcommands only (`models`) has no flags of its own: '--help' stands in.
+    const specs = root.commands.map((c) => {
+      const flags = c.options.map((o) => o.long ?? '').filter((f) => f && !excluded.includes(f));
+      return { name: c.name(), flags: flags.length ? flags : ['--help'] };
+    });
     const paths = [
       textFile,
       join(cwd, 'empty.png'),

@@ -19,6 +19,8 @@ import { ssim } from '../src/methods/evaluation/random-logit.js';
 import { descending } from '../src/methods/evaluation/support.js';
 import { METRICS } from '../src/methods/evaluation/registry.js';
 import type { MetricInput } from '../src/methods/evaluation/types.js';
+import { GRADIENT_OPSET } from '../src/autodiff/opset.js';
+import { convertOpset } from '../src/onnx/opset-convert.js';
 import { decodeModel } from '../src/onnx/proto.js';
 import { Random } from '../src/methods/random.js';
 import { nodeBackend } from '../src/runtime/node.js';
@@ -82,6 +84,7 @@ reference.boxes.forEach(([y0, y1, x0, x1], i) => {
 let tiny: Classifier;
 before(() => {
   const model = decodeModel(readFileSync(join(DIR, 'tiny.onnx')), 'tiny.onnx');
+  convertOpset(model, GRADIENT_OPSET, 'tiny.onnx'); // exported at opset 13; loadClassifier would convert it too
   const labels = new ClassLabels(
     Array.from({ length: 10 }, (_, index) => ({ index, names: [`class ${index}`] })),
   );
