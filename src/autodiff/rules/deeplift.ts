@@ -67,7 +67,7 @@ function maxPool(ctx: RuleContext): (string | undefined)[] {
 }
 
 /** Operators the rescale rule applies to: elementwise nonlinearities and MaxPool. */
-export const RESCALE_OPS: readonly string[] = [...ACTIVATION_OPS, 'MaxPool'];
+const RESCALE_OPS: readonly string[] = [...ACTIVATION_OPS, 'MaxPool'];
 
 /** DeepLIFT's rescale rule. */
 export const deepLiftRules = {

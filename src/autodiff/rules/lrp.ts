@@ -14,7 +14,7 @@ type RuleOf<K extends Rule['kind']> = Extract<Rule, { kind: K }>;
 export const LINEAR_OPS: readonly string[] = ['Conv', 'Gemm', 'MatMul'];
 
 /** Operators relevance passes unchanged under `pass` (Zennit's `Activation` and `BatchNorm`, as ONNX writes them). */
-export const PASS_OPS: readonly string[] = [...ACTIVATION_OPS, 'BatchNormalization'];
+const PASS_OPS: readonly string[] = [...ACTIVATION_OPS, 'BatchNormalization'];
 
 /** Operators `norm` applies to: average pools and sums of several inputs (Zennit's `AvgPool` and `Sum`). */
 export const NORM_OPS: readonly string[] = ['AveragePool', 'GlobalAveragePool', 'Add', 'Sum'];
@@ -36,7 +36,7 @@ function stabilize(ctx: RuleContext, z: string, epsilon: number): string {
 const share = (ctx: RuleContext, z: string, epsilon: number, r = ctx.grads[0]!) =>
   ctx.b.op1('Div', [r, stabilize(ctx, z, epsilon)]);
 
-/** A tensor of ones shaped like the node's data input with batch 1 (broadcast over the batch where used). */
+/** Ones with the dims of `name`, or with batch 1 (`batchOne`, broadcast over the batch where used). */
 function onesLike(ctx: RuleContext, name: string, batchOne: boolean): string {
   const dims = ctx.dims(name);
   return ctx.b.op1('Expand', [scalar(ctx, 1), ctx.b.constInt64(batchOne ? [1, ...dims.slice(1)] : dims)]);
