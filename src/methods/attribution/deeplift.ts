@@ -1,5 +1,6 @@
 import { DEEPLIFT_RESCALE } from '../../autodiff/composite.js';
 import type { Classifier } from '../../model/classifier.js';
+import { ModelError } from '../../onnx/proto.js';
 import type { Tensor } from '../../tensor.js';
 import { oneHot } from '../common.js';
 import { makeBaselines, type Baseline } from './integrated-gradients.js';
@@ -41,7 +42,7 @@ export interface PairAttribution {
  * DeepLIFT's attributions for `pairs` (image index into `images`, reference index into `references`, K×3×H×W), each
  * explaining `labels[image]`: runs of 2·`batchSize` rows (or the model's fixed batch), the images then their
  * references, through the rescale rule (DEEPLIFT_RESCALE), the target seeded on both halves as Captum does.
- * `use(j, pair)` receives pair j's attributions (the array is reused: copy what you keep). Throws a RangeError for a
+ * `use(j, pair)` receives pair j's attributions (the array is reused: copy what you keep). Throws a ModelError for a
  * model whose fixed batch is odd: an image and its reference must run together.
  */
 export async function deepLiftPairs(
@@ -56,8 +57,8 @@ export async function deepLiftPairs(
 ): Promise<void> {
   const fixed = classifier.fixedBatch;
   if (fixed !== undefined && fixed % 2 !== 0)
-    throw new RangeError(
-      `DeepLIFT: ${classifier.source} fixes its batch at ${fixed}; DeepLIFT runs each image with its reference, 2 rows`,
+    throw new ModelError(
+      `${classifier.source} fixes its batch at ${fixed}; DeepLIFT runs each image with its reference, 2 rows`,
     );
   const runSize = fixed === undefined ? batchSize : fixed / 2;
   const per = images.data.length / images.dims[0];
