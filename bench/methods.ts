@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { kernelShap } from '../src/methods/attribution/kernel-shap.js';
+import { lrp } from '../src/methods/attribution/lrp.js';
 import { rise } from '../src/methods/attribution/rise.js';
 import { scoreCam } from '../src/methods/attribution/scorecam.js';
 import { loadClassifier } from '../src/model/load.js';
@@ -14,7 +15,7 @@ const REPEAT = 3;
 const LABEL = 36; // the first shared input's true label (../shared/reference/peers/info.json)
 // The peers' source trees (../shared/peers/README.md); NETVIS_PEERS overrides.
 const PEERS = process.env.NETVIS_PEERS ?? join(ROOT, '..', 'peers');
-const PYTHONPATH = ['captum', 'gradcam', 'ttach'].map((p) => join(PEERS, p)).join(':');
+const PYTHONPATH = ['captum', 'gradcam', 'ttach', 'zennit/src'].map((p) => join(PEERS, p)).join(':');
 
 /** One peer run of `method` on the first shared input (bench/peer_methods.py), in ms; undefined without PyTorch/peers. */
 function peerMs(method: string): number | undefined {
@@ -29,8 +30,9 @@ function peerMs(method: string): number | undefined {
 }
 
 /**
- * Score-CAM (pytorch-grad-cam), KernelSHAP with 500 samples (Captum) and RISE with 4000 masks (a PyTorch loop) on one
- * 224×224 image, netvis's run and the peer's alternating, `REPEAT` times each: per image, median and fastest.
+ * Score-CAM (pytorch-grad-cam), KernelSHAP with 500 samples (Captum), RISE with 4000 masks (a PyTorch loop) and LRP
+ * EpsilonPlusFlat (Zennit) on one 224×224 image, netvis's run and the peer's alternating, `REPEAT` times each: per
+ * image, median and fastest.
  */
 export async function run(): Promise<Record<string, unknown>> {
   const classifier = await loadClassifier();
@@ -41,6 +43,7 @@ export async function run(): Promise<Record<string, unknown>> {
     ['scorecam', 'scorecam', () => scoreCam(classifier, x, LABEL)],
     ['kernel_shap_500', 'kernelshap', () => kernelShap(classifier, x, LABEL, { featureMask })],
     ['rise_4000', 'rise', () => rise(classifier, x, LABEL)],
+    ['lrp_epsilon_plus_flat', 'lrp', () => lrp(classifier, x, LABEL)],
   ];
   const stats = (ts: number[]) => {
     const s = [...ts].sort((a, b) => a - b);

@@ -2,13 +2,16 @@
 """The peers' per-image times for netvis's methods benchmark (bench/methods.ts), one run per call so that the
 benchmark can interleave them with netvis's own runs.
 
-usage: PYTHONPATH=CAPTUM:GRADCAM:TTACH /usr/bin/python3 bench/peer_methods.py --method scorecam|kernelshap|rise
+usage: PYTHONPATH=CAPTUM:GRADCAM:TTACH:ZENNIT /usr/bin/python3 bench/peer_methods.py
+       --method scorecam|kernelshap|rise|lrp
        [--threads N] [--image 0]
 Prints one JSON object: {"method", "ms"}: wall time of one explanation of one 224x224 shared input (its true label),
 after a warm-up forward pass. The calls:
   scorecam   pytorch-grad-cam ScoreCAM(model, [model.features[12]]) (its default batch of 16 masked images)
   kernelshap Captum KernelShap(model).attribute(x, baselines=0.0, target, feature_mask=superpixels.npy[i],
              n_samples=500, perturbations_per_eval=50)
+  lrp        Zennit 0.5.1: with Gradient(model, composite=EpsilonPlusFlat()) as attributor: attributor(x, one-hot of
+             the target), timed on the second call (the hooks registered once, as for a run over many images)
   rise       a PyTorch loop after Petsiuk et al.'s reference code: 4000 masks (7x7 grid, p=0.5, bilinear upsampling,
              random shift), made before timing (as their generate_masks, once for all images); masked batches of 50,
              softmax, saliency = sum_i P_i M_i / (N p)
@@ -19,7 +22,7 @@ import numpy as np, torch, torchvision
 import torch.nn.functional as F
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--method", required=True, choices=["scorecam", "kernelshap", "rise"])
+ap.add_argument("--method", required=True, choices=["scorecam", "kernelshap", "rise", "lrp"])
 ap.add_argument("--threads", type=int, default=os.cpu_count())
 ap.add_argument("--image", type=int, default=0)
 here = os.path.dirname(os.path.abspath(__file__))
@@ -54,6 +57,15 @@ elif args.method == "kernelshap":
     run = lambda: KernelShap(model).attribute(
         x, baselines=0.0, target=target, feature_mask=mask, n_samples=500, perturbations_per_eval=50
     )
+elif args.method == "lrp":
+    from zennit.attribution import Gradient
+    from zennit.composites import EpsilonPlusFlat
+
+    attributor = Gradient(model=model, composite=EpsilonPlusFlat())
+    attributor.__enter__()
+    relevance_out = torch.eye(1000)[[target]]
+    attributor(x, relevance_out)
+    run = lambda: attributor(x, relevance_out)
 else:
     N, s, p, batch = 4000, 7, 0.5, 50
     h, w = x.shape[-2:]

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { DECONVNET, GUIDED_BACKPROP } from '../src/autodiff/composite.js';
 import { gaussianBlur } from '../src/image/filters.js';
 import { IMAGENET_PREPROCESSING } from '../src/image/types.js';
 import { findCamLayer } from '../src/methods/attribution/cam.js';
@@ -180,8 +181,8 @@ describe('Guided Backprop and Deconvnet', () => {
     const plain = (await squeezenet.inputGradient(x, seed)).grad.data;
     const guided = await guidedBackprop(squeezenet, x, labels);
     const deconv = await deconvnet(squeezenet, x, labels);
-    assert.deepEqual(guided.maps.data, (await squeezenet.inputGradient(x, seed, 'guided')).grad.data);
-    assert.deepEqual(deconv.maps.data, (await squeezenet.inputGradient(x, seed, 'deconvnet')).grad.data);
+    assert.deepEqual(guided.maps.data, (await squeezenet.inputGradient(x, seed, GUIDED_BACKPROP)).grad.data);
+    assert.deepEqual(deconv.maps.data, (await squeezenet.inputGradient(x, seed, DECONVNET)).grad.data);
     assert.ok(
       relativeL2(guided.maps.data, plain) > 0.5,
       `guided vs plain ${relativeL2(guided.maps.data, plain)}`,
@@ -203,8 +204,10 @@ describe('Guided Backprop and Deconvnet', () => {
       '/features/features.12/squeeze/Conv_output_0',
       '/classifier/classifier.1/Conv_output_0',
     ];
+    const composites = { guided: GUIDED_BACKPROP, deconvnet: DECONVNET, standard: undefined };
     for (const relu of ['guided', 'deconvnet', 'standard'] as const) {
-      const r = await squeezenet.gradients(x, { seeds, wrt: reluInputs, expose: reluInputs, relu });
+      const composite = composites[relu];
+      const r = await squeezenet.gradients(x, { seeds, wrt: reluInputs, expose: reluInputs, composite });
       let negatives = 0;
       let passedWhereInactive = 0;
       for (const t of reluInputs) {

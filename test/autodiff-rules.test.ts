@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { compileGradient } from '../src/autodiff/compile.js';
-import type { ReluRule } from '../src/autodiff/types.js';
+import { DECONVNET, GUIDED_BACKPROP } from '../src/autodiff/composite.js';
 import { GRADIENT_OPSET } from '../src/autodiff/opset.js';
 import { convertOpset } from '../src/onnx/opset-convert.js';
 import { cloneModel, defaultOpset, type onnx } from '../src/onnx/proto.js';
@@ -900,7 +900,8 @@ describe('gradient compiler', () => {
     });
     const x2 = [1, 2, -1, 0.5]; // r = [1, 2, 0, 0.5], m = [-1, 4, 0, 0.5]
     const seed2 = [1, -1, 1, 1];
-    const expected: Record<ReluRule, [number[], number[]]> = {
+    const composites = { standard: undefined, guided: GUIDED_BACKPROP, deconvnet: DECONVNET };
+    const expected: Record<keyof typeof composites, [number[], number[]]> = {
       // g·[x > 0]; dm = [0, -1, 0, 1], dr = dm ⊙ c = [0, -2, 0, 1]
       standard: [
         [0, 0, -1, -1, 2, 0],
@@ -919,9 +920,9 @@ describe('gradient compiler', () => {
     };
     for (const rule of ['standard', 'guided', 'deconvnet'] as const) {
       test(`relu '${rule}'`, async () => {
-        const a = await runGradient(one, { x: tensor(f64, [6], x) }, { y: seed }, rule);
+        const a = await runGradient(one, { x: tensor(f64, [6], x) }, { y: seed }, composites[rule]);
         assert.deepEqual(asNumbers(a.out.dx), expected[rule][0]);
-        const b = await runGradient(two, { x: tensor(f64, [4], x2) }, { y: seed2 }, rule);
+        const b = await runGradient(two, { x: tensor(f64, [4], x2) }, { y: seed2 }, composites[rule]);
         assert.deepEqual(asNumbers(b.out.dx), expected[rule][1]);
       });
     }

@@ -182,6 +182,7 @@ test('report writes a complete report folder', async () => {
     'attribution-cam.png',
     'attribution-gradient.png',
     'attribution-perturbation.png',
+    'attribution-relevance.png',
     'classviz-electric-guitar.gif',
     'classviz-electric-guitar.png',
     'classviz-tarantula.gif',

@@ -226,11 +226,10 @@ export function withMethodOptions(cmd: Command): Command {
       ),
     )
     .addOption(
-      new Option('--baseline <kind>', 'Integrated Gradients baseline (default black)').choices([
-        'black',
-        'blur',
-        'uniform',
-      ]),
+      new Option(
+        '--baseline <kind>',
+        "Integrated Gradients' baseline, DeepLIFT's reference (default black)",
+      ).choices(['black', 'blur', 'uniform']),
     )
     .addOption(
       new Option('--rule <rule>', 'Integrated Gradients quadrature (default gauss-legendre)').choices([
@@ -472,7 +471,10 @@ export async function attributionReportSection(
   const lightened = lighter.filter(([name]) => ran.has(name)).map(([, text]) => text);
   const text = [
     `The same images and classes explained by ${entries.length} methods, one figure per family (each method's ` +
-      'paper in the caption).' +
+      'paper in the caption)' +
+      (entries.some((e) => e.family === 'relevance')
+        ? ", LRP's under relevance propagated back layer by layer by its rules (Zennit's composites)."
+        : '.') +
       (layer
         ? ` The class activation maps use ${layer}, the last spatial layer before the classifier, found in the graph.`
         : '') +
@@ -485,7 +487,7 @@ export async function attributionReportSection(
     (lightened.length ? `To keep the report quick: ${lightened.join('; ')}. ` : '') +
       (ran.has('occlusion') ? 'Occlusion slides a 32-pixel mean-colour square every 16 pixels. ' : '') +
       'Pixel maps are absolute values summed over the colour channels and clipped at their 99th percentile; class ' +
-      'activation maps and RISE are blended on the image; occlusion, KernelSHAP and LIME are signed (red: the ' +
+      'activation maps and RISE are blended on the image; LRP, occlusion, KernelSHAP and LIME are signed (red: the ' +
       'region supports the class, blue: it speaks against it).',
   ].join('\n\n');
   return {

@@ -1,6 +1,6 @@
 import { compileGradient, type CompiledGradient } from '../autodiff/compile.js';
 import { headNeedsLabels } from '../autodiff/heads.js';
-import type { ObjectiveHead, ReluRule, TensorInfo } from '../autodiff/types.js';
+import type { Composite, ObjectiveHead, TensorInfo } from '../autodiff/types.js';
 import type { Preprocessing } from '../image/types.js';
 import { foldConstants } from '../onnx/fold.js';
 import { modelDownstreamOf } from '../onnx/downstream.js';
@@ -52,8 +52,8 @@ export interface GradientRequest {
   wrt?: string[];
   /** Inner tensors (names or layer paths) whose forward values to return too. */
   expose?: string[];
-  /** Backward rule for ReLU; default `standard`. */
-  relu?: ReluRule;
+  /** The backward rules (e.g. GUIDED_BACKPROP, an LRP composite); default: the true gradient. */
+  composite?: Composite;
 }
 
 /** Forward outputs (logits and exposed tensors, by the names asked for), gradients (by wrt name), and the objective head's per-row loss. */
@@ -178,26 +178,26 @@ export class Classifier {
     return fromRuntime(out[this.outputName]);
   }
 
-  /** Logits and input gradient of Σ logits ⊙ dlogits (N×classes) for a batch; `relu` picks the ReLU backward rule. */
+  /** Logits and input gradient of Σ logits ⊙ dlogits (N×classes) for a batch; `composite` picks the backward rules. */
   async inputGradient(
     x: Tensor,
     dlogits: Tensor,
-    relu?: ReluRule,
+    composite?: Composite,
   ): Promise<{ logits: Tensor; grad: Tensor }> {
-    const r = await this.gradients(x, { seeds: { [this.outputName]: dlogits }, relu });
+    const r = await this.gradients(x, { seeds: { [this.outputName]: dlogits }, composite });
     return { logits: r.outputs[this.outputName], grad: r.grads[this.inputName] };
   }
 
   /**
    * Logits (N×classes), each image's loss under an objective head (N) and the input gradient of Σ weights ⊙ loss,
-   * in one graph run; `relu` picks the ReLU backward rule. Throws as `gradients` does.
+   * in one graph run; `composite` picks the backward rules. Throws as `gradients` does.
    */
   async objectiveGradient(
     x: Tensor,
     objective: ObjectiveRequest,
-    relu?: ReluRule,
+    composite?: Composite,
   ): Promise<{ logits: Tensor; loss: Float32Array; grad: Tensor }> {
-    const r = await this.gradients(x, { objective, relu });
+    const r = await this.gradients(x, { objective, composite });
     return { logits: r.outputs[this.outputName], loss: r.loss!, grad: r.grads[this.inputName] };
   }
 
@@ -275,11 +275,12 @@ export class Classifier {
     const expose = exposeRefs.map((r) => this.tensorFor(r));
     const head = request.objective?.head;
     const objectiveFeeds = request.objective && this.objectiveFeeds(request.objective, x.dims[0]);
-    const key = JSON.stringify({ seeds, wrt, expose, relu: request.relu ?? 'standard', head, dims: x.dims });
+    const composite = request.composite;
+    const key = JSON.stringify({ seeds, wrt, expose, composite, head, dims: x.dims });
     let entry = this.sessions.get(key);
     if (!entry) {
       const objective = head && { head, logits: this.outputName };
-      entry = this.compile(x.dims, { seeds, wrt, expose, relu: request.relu, objective });
+      entry = this.compile(x.dims, { seeds, wrt, expose, composite, objective });
       this.sessions.set(key, entry);
       entry.catch(() => this.sessions.delete(key));
       await this.evict();

@@ -59,6 +59,11 @@ export class GraphView {
   }
 }
 
+/** Whether torch.onnx named `node` under the module path `path` (see `nodeForLayer`). */
+export function inLayer(node: onnx.NodeProto, path: string): boolean {
+  return node.name.startsWith(`/${moduleScopes(path).join('/')}/`);
+}
+
 const numeric = (atom: string) => /^\d+$/.test(atom);
 
 /** torch.onnx's scope names of a module path, outermost first (see `nodeForLayer`). */

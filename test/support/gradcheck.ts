@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compileGradient, type CompiledGradient } from '../../src/autodiff/compile.js';
-import type { ReluRule, TensorInfo } from '../../src/autodiff/types.js';
+import type { Composite, TensorInfo } from '../../src/autodiff/types.js';
 import { encodeModel, type onnx } from '../../src/onnx/proto.js';
 import type { RuntimeTensor } from '../../src/runtime/backend.js';
 import { nodeBackend } from '../../src/runtime/node.js';
@@ -96,14 +96,14 @@ export async function runGradient(
   model: onnx.ModelProto,
   feeds: Record<string, RuntimeTensor>,
   seeds: Record<string, ArrayLike<number>>,
-  relu?: ReluRule,
+  composite?: Composite,
 ): Promise<{
   out: Record<string, RuntimeTensor>;
   compiled: CompiledGradient;
   info: Map<string, TensorInfo>;
 }> {
   const info = await probeTensorInfo(nodeBackend, model, feeds);
-  const compiled = compileGradient(model, { seeds: Object.keys(seeds), relu }, info);
+  const compiled = compileGradient(model, { seeds: Object.keys(seeds), composite }, info);
   const all: Record<string, RuntimeTensor> = { ...feeds };
   for (const [name, values] of Object.entries(seeds)) {
     const i = info.get(name)!;
@@ -127,7 +127,6 @@ export interface CheckOptions {
   input?: Gen;
   /** Seeded outputs; default every float graph output. */
   seeds?: string[];
-  relu?: ReluRule;
   random?: Random;
 }
 
@@ -163,7 +162,7 @@ export async function checkGradient(
     opts.seeds ?? model.graph.output.map((o) => o.name).filter((n) => info.get(n)!.type.startsWith('float'));
   const seeds: Record<string, number[]> = {};
   for (const s of seedNames) seeds[s] = r.uniform(size(info.get(s)!.dims));
-  const { out, compiled } = await runGradient(model, feedsOf(x), seeds, opts.relu);
+  const { out, compiled } = await runGradient(model, feedsOf(x), seeds);
   const gradT = out[compiled.gradOutputs[inputName]];
   assert.deepEqual(gradT.dims, inputDims, 'gradient dims');
   assert.equal(gradT.type, dtype, 'gradient type');

@@ -10,18 +10,8 @@ function scalar(ctx: RuleContext, v: number): string {
   return ctx.b.constFloat([v], []);
 }
 
-// standard: pass where the input was positive (autograd); guided: also only positive gradients
-// (Springenberg et al. 2015); deconvnet: only positive gradients, whatever the input (Zeiler & Fergus 2014).
-const relu: GradientRule = (ctx) => {
-  const { b } = ctx;
-  const g = ctx.grads[0]!;
-  const x = ctx.node.input[0];
-  if (ctx.relu === 'deconvnet') return [b.op1('Relu', [g])];
-  const positive = b.op1('Greater', [x, scalar(ctx, 0)]);
-  if (ctx.relu === 'guided')
-    return [gate(ctx, b.op1('And', [positive, b.op1('Greater', [g, scalar(ctx, 0)])]))];
-  return [gate(ctx, positive)];
-};
+// Pass where the input was positive (autograd's choice at 0: no gradient).
+const relu: GradientRule = (ctx) => [gate(ctx, ctx.b.op1('Greater', [ctx.node.input[0], scalar(ctx, 0)]))];
 
 const leakyRelu: GradientRule = (ctx) => {
   const g = ctx.grads[0]!;

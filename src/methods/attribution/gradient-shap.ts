@@ -30,7 +30,7 @@ export interface GradientShapResult extends AttributionResult {
 }
 
 /** A black and a white image in normalised units (2×3×H×W). */
-function blackAndWhite(classifier: Classifier, h: number, w: number): Tensor {
+export function blackAndWhite(classifier: Classifier, h: number, w: number): Tensor {
   const { mean, std } = classifier.preprocessing;
   const plane = h * w;
   const data = new Float32Array(2 * 3 * plane);

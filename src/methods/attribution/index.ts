@@ -14,6 +14,15 @@ export {
 export { inputXGradient } from './input-x-gradient.js';
 export { guidedBackprop } from './guided-backprop.js';
 export { deconvnet } from './deconvnet.js';
+export {
+  deepLift,
+  deepLiftPairs,
+  type DeepLiftOptions,
+  type DeepLiftResult,
+  type PairAttribution,
+} from './deeplift.js';
+export { deepLiftShap, type DeepLiftShapOptions, type DeepLiftShapResult } from './deeplift-shap.js';
+export { lrp, inputBounds, type LrpOptions, type LrpResult } from './lrp.js';
 export { gradCam } from './gradcam.js';
 export { gradCamPlusPlus } from './gradcam-plus-plus.js';
 export { guidedGradCam, type GuidedGradCamResult } from './guided-gradcam.js';

@@ -30,6 +30,11 @@ import { smoothGrad } from './smoothgrad.js';
 import type { AttributionOptions } from './support.js';
 import { varGrad } from './vargrad.js';
 import type { CamResult } from './cam.js';
+import { epsilonAlpha2Beta1, epsilonGammaBox, epsilonPlusFlat } from '../../autodiff/composite.js';
+import type { Composite } from '../../autodiff/types.js';
+import { deepLift } from './deeplift.js';
+import { deepLiftShap } from './deeplift-shap.js';
+import { inputBounds, lrp } from './lrp.js';
 
 /** What a method's map is made from: input gradients, a layer's activations, relevance rules, perturbed inputs, attention. */
 export type MethodFamily = 'gradient' | 'cam' | 'relevance' | 'perturbation' | 'attention';
@@ -53,7 +58,7 @@ export interface MethodSettings extends AttributionOptions {
   noiseLevel?: number;
   /** Integrated Gradients path points. */
   steps?: number;
-  /** Integrated Gradients baseline. */
+  /** Integrated Gradients' baseline, DeepLIFT's reference. */
   baseline?: 'black' | 'blur' | 'uniform';
   /** Integrated Gradients quadrature. */
   rule?: IntegrationRule;
@@ -161,6 +166,22 @@ const noise = (s: MethodSettings) => ({
   noiseLevel: s.noiseLevel,
   seed: s.seed,
 });
+
+/** LRP with `composite` as a method output: the relevance reaching the input per image (of 1 at the score). */
+async function lrpOutput(
+  c: Classifier,
+  x: Tensor,
+  labels: number[],
+  s: MethodSettings,
+  composite: Composite,
+): Promise<MethodOutput> {
+  const r = await lrp(c, x, labels, { ...common(s), composite });
+  return {
+    maps: r.maps,
+    details: r.relevanceSums.map((sum) => ({ relevanceSum: sum })),
+    notes: r.relevanceSums.map((sum) => `Σ relevance ${sum.toFixed(2)}`),
+  };
+}
 
 /** Every attribution method, grouped by family in the order a comparison grid shows them. */
 export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
@@ -271,6 +292,42 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     }),
   },
   {
+    name: 'deeplift',
+    title: 'DeepLIFT',
+    family: 'gradient',
+    paper: 'Shrikumar et al. 2017',
+    description:
+      '(x − reference) ⊙ multipliers from the rescale rule (Δoutput/Δinput of each nonlinearity against a black image); sums to the score difference.',
+    display: {},
+    run: async (c, x, labels, s) => {
+      const r = await deepLift(c, x, labels, { ...common(s), baseline: s.baseline, seed: s.seed });
+      return {
+        maps: r.maps,
+        details: r.deltas.map((delta, i) => ({
+          convergenceDelta: delta,
+          baselineScore: r.baselineScores[i],
+        })),
+        notes: labels.map(() => ''),
+      };
+    },
+  },
+  {
+    name: 'deeplift-shap',
+    title: 'DeepLiftSHAP',
+    family: 'gradient',
+    paper: 'Lundberg & Lee 2017',
+    description: 'DeepLIFT against a black and a white reference, averaged.',
+    display: {},
+    run: async (c, x, labels, s) => {
+      const r = await deepLiftShap(c, x, labels, common(s));
+      return {
+        maps: r.maps,
+        details: r.expectedDeltas.map((d) => ({ expectedDelta: d })),
+        notes: labels.map(() => ''),
+      };
+    },
+  },
+  {
     name: 'gradcam',
     title: 'Grad-CAM',
     family: 'cam',
@@ -377,6 +434,35 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
         notes: labels.map(() => `${r.biasLayers.length} bias layers`),
       };
     },
+  },
+  {
+    name: 'lrp-epsilon-plus-flat',
+    title: 'LRP EpsilonPlusFlat',
+    family: 'relevance',
+    paper: 'Bach et al. 2015; Kohlbrenner et al. 2020',
+    description:
+      'relevance propagated back from the score: flat rule on the first layer, z⁺ on convolutions, ε on dense layers.',
+    display: { sign: 'all' },
+    run: async (c, x, labels, s) => lrpOutput(c, x, labels, s, epsilonPlusFlat()),
+  },
+  {
+    name: 'lrp-epsilon-gamma-box',
+    title: 'LRP EpsilonGammaBox',
+    family: 'relevance',
+    paper: 'Montavon et al. 2019',
+    description:
+      'relevance propagated back from the score: zᴮ rule on the first layer (bounds of the pixel range), γ = 0.25 on convolutions, ε on dense layers.',
+    display: { sign: 'all' },
+    run: async (c, x, labels, s) => lrpOutput(c, x, labels, s, epsilonGammaBox(inputBounds(c.preprocessing))),
+  },
+  {
+    name: 'lrp-epsilon-alpha2-beta1',
+    title: 'LRP EpsilonAlpha2Beta1',
+    family: 'relevance',
+    paper: 'Bach et al. 2015',
+    description: 'relevance propagated back from the score: α = 2, β = 1 on convolutions, ε on dense layers.',
+    display: { sign: 'all' },
+    run: async (c, x, labels, s) => lrpOutput(c, x, labels, s, epsilonAlpha2Beta1()),
   },
   {
     name: 'rollout',
