@@ -4,61 +4,62 @@ import { smoothGrad } from '../src/methods/attribution/smoothgrad.js';
 import { loadClassifier } from '../src/model/load.js';
 import { sliceBatch } from '../src/tensor.js';
 import { readNpy } from '../test/support/npy.js';
-import { REFERENCE, ROOT } from '../test/support/shared.js';
-import { ratio, ratios, runTorchScript, timingsMs } from './harness.js';
+import { REFERENCE } from '../test/support/shared.js';
+import { compare, ratio, type Comparison } from './harness.js';
+import { goal, type SuiteContext } from './suite.js';
 
-const BATCHES = [1, 5];
-const REPEAT = 7;
+const REPEAT = 5;
 
-/** SmoothGrad (25 samples) and Integrated Gradients (50 points) on one 224×224 image, vs PyTorch doing the same. */
-export async function run(): Promise<Record<string, unknown>> {
+/**
+ * SmoothGrad (25 samples) and Integrated Gradients (50 points) on one 224×224 image vs PyTorch doing the same, each
+ * in batches of 1, 5 and all at once; the goals compare each engine at its best batching.
+ */
+export async function run(ctx: SuiteContext): Promise<Record<string, unknown>> {
+  const torch = await ctx.torch();
   const classifier = await loadClassifier();
   const x = sliceBatch(readNpy(join(REFERENCE, 'inputs.npy')), 0);
-  const ours: Record<string, number> = {};
-  for (const batchSize of BATCHES) {
-    for (const [name, fn] of [
-      ['smoothgrad_25', () => smoothGrad(classifier, x, undefined, { batchSize })],
-      ['integrated_gradients_50', () => integratedGradients(classifier, x, undefined, { batchSize })],
-    ] as const) {
-      const { median, min } = await timingsMs(fn, REPEAT);
-      ours[`${name}_batch${batchSize}_ms`] = median;
-      ours[`${name}_batch${batchSize}_min_ms`] = min;
-    }
+  const workloads: Record<string, Comparison> = {};
+  const methods = [
+    [
+      'smoothgrad_25',
+      'smoothgrad',
+      25,
+      (batchSize: number) => smoothGrad(classifier, x, undefined, { batchSize }),
+    ],
+    [
+      'integrated_gradients_50',
+      'integrated_gradients',
+      50,
+      (batchSize: number) => integratedGradients(classifier, x, undefined, { batchSize }),
+    ],
+  ] as const;
+  try {
+    for (const [name, run, points, fn] of methods)
+      for (const batch of [1, 5, points])
+        workloads[`${name}_batch${batch}`] = await compare(
+          `attribution: ${name}, batches of ${batch}`,
+          () => fn(batch),
+          torch,
+          { run, batch },
+          REPEAT,
+        );
+  } finally {
+    await classifier.dispose();
   }
-  await classifier.dispose();
-  const torch: Record<string, number | string> = {};
-  for (const batch of BATCHES) {
-    const t = runTorchScript(join(ROOT, 'bench', 'torch_attribution.py'), [
-      '--repeat',
-      String(REPEAT),
-      '--batch',
-      String(batch),
-    ]);
-    if (!t) break;
-    for (const [k, v] of Object.entries(t)) {
-      if (k === 'engine') torch.engine = v;
-      else if (k.includes('one_batch')) torch[k] = v;
-      else if (k.endsWith('_ms')) torch[k.replace(/_(min_)?ms$/, `_batch${batch}_$1ms`)] = v;
-    }
-  }
-  const byKey = ratios(ours, torch);
-  // The goal compares each side's fastest run at its best batching: on a shared machine the minimum is the
-  // measurement least disturbed by other processes (PyTorch's OpenMP threads suffer most from them).
-  const best = (side: Record<string, number | string>, prefix: string) =>
+  // Each engine at its best batching (medians).
+  const best = (prefix: string, side: 'netvis' | 'torch') =>
     Math.min(
-      ...Object.entries(side).flatMap(([k, v]) =>
-        k.startsWith(prefix) && k.endsWith('min_ms') && typeof v === 'number' ? [v] : [],
+      ...Object.entries(workloads).flatMap(([k, c]) =>
+        k.startsWith(prefix) && c[side] ? [c[side].median] : [],
       ),
     );
-  const goal = (prefix: string) =>
-    Object.keys(torch).length ? ratio(best(ours, prefix), best(torch, prefix)) : undefined;
+  const bestRatio = (prefix: string) =>
+    torch ? ratio(best(prefix, 'netvis'), best(prefix, 'torch')) : undefined;
   return {
-    netvis: ours,
-    torch: Object.keys(torch).length ? torch : 'not installed',
-    ratio_netvis_over_torch: byKey,
+    workloads,
     goals: {
-      'smoothgrad_25 <= 0.5x (fastest run, best batching each)': goal('smoothgrad_25'),
-      'integrated_gradients_50 <= 0.5x (fastest run, best batching each)': goal('integrated_gradients_50'),
+      'smoothgrad_25 <= 0.8x (best batching each)': goal(bestRatio('smoothgrad_25'), 0.8),
+      'integrated_gradients_50 <= 0.8x (best batching each)': goal(bestRatio('integrated_gradients_50'), 0.8),
     },
   };
 }

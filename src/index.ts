@@ -1,11 +1,30 @@
 // netvis's library entry (Node): models, gradients, methods and rendering.
 export type { Tensor } from './tensor.js';
 export { compileGradient, gradName, type CompiledGradient, type ObjectiveIO } from './autodiff/compile.js';
-export type { GradientSpec, ObjectiveHead, ObjectiveSpec, ReluRule, TensorInfo } from './autodiff/types.js';
+export type {
+  Canonizer,
+  Composite,
+  GradientSpec,
+  ObjectiveHead,
+  ObjectiveSpec,
+  Rule,
+  RuleMapping,
+  TensorInfo,
+} from './autodiff/types.js';
+export {
+  DECONVNET,
+  DEEPLIFT_RESCALE,
+  GUIDED_BACKPROP,
+  epsilonAlpha2Beta1,
+  epsilonGammaBox,
+  epsilonPlusFlat,
+  type LrpParameters,
+} from './autodiff/composite.js';
 export { decodeModel, encodeModel, ModelError } from './onnx/proto.js';
 export { convertOpset, type OpsetConversion } from './onnx/opset-convert.js';
 export type { Backend, Session, RuntimeTensor } from './runtime/backend.js';
 export { nodeBackend } from './runtime/node.js';
+export { tensorInfo } from './runtime/probe.js';
 export * from './model/index.js';
 export * from './image/index.js';
 export {

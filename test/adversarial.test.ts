@@ -112,24 +112,27 @@ describe('adversarial attacks on SqueezeNet', () => {
   });
 
   test('DeepFool finds a smaller L2 change than PGD-L2 at the budget where PGD-L2 first succeeds, on ≥ 70 %', async (t) => {
-    const df = await deepFool(classifier, correct);
+    // Seven of the correctly classified images keep the comparison representative at half the cost.
+    const seven = rowsOf(correctRows.slice(0, 7));
+    const sevenLabels = correctLabels.slice(0, 7);
+    const df = await deepFool(classifier, seven);
     // PGD-L2 (10 steps) over budgets 32·√2^k in 0-255 units (it fools none of these images below 32); an image is
     // attacked until it first falls.
     const eps = Array.from({ length: 9 }, (_, k) => 32 * Math.SQRT2 ** k);
-    const curve = await robustnessCurve(classifier, correct, {
+    const curve = await robustnessCurve(classifier, seven, {
       attack: 'pgd-l2',
       eps,
-      labels: correctLabels,
+      labels: sevenLabels,
     });
     for (let k = 1; k < curve.accuracy.length; k++) assert.ok(curve.accuracy[k] <= curve.accuracy[k - 1]);
     let wins = 0;
     for (const [k, r] of df.entries()) {
       assert.ok(r.success, `DeepFool failed on image ${k}`);
-      const { l2 } = await checkEightBit(r, sliceBatch(correct, k));
+      const { l2 } = await checkEightBit(r, sliceBatch(seven, k));
       assert.ok(Math.abs(l2 - r.l2Pixels) < 1e-3);
       const broken = curve.examples[k];
       if (broken) {
-        const bytes = await checkEightBit(broken, sliceBatch(correct, k));
+        const bytes = await checkEightBit(broken, sliceBatch(seven, k));
         assert.ok(bytes.l2 <= curve.brokenAt[k]!, `PGD-L2 L2 ${bytes.l2} over ε ${curve.brokenAt[k]}`);
         if (r.l2Pixels < broken.l2Pixels) wins++;
       } else wins++;
@@ -140,27 +143,30 @@ describe('adversarial attacks on SqueezeNet', () => {
     assert.ok(wins >= 0.7 * df.length, `DeepFool smaller on ${wins} of ${df.length}`);
   });
 
-  test('Carlini-Wagner L2 targeted succeeds on ≥ 20 of 25 with a smaller mean L2 than the fooling images', async (t) => {
-    const rs = await carliniWagnerL2(classifier, inputs, {
-      targets: new Array<number>(25).fill(6),
+  test('Carlini-Wagner L2 targeted succeeds on ≥ 80 % with a smaller mean L2 than the fooling images', async (t) => {
+    // Every other reference image (13 of 25): representative at half the cost.
+    const rows = meta.labels.flatMap((_, i) => (i % 2 === 0 ? [i] : []));
+    const images = rowsOf(rows);
+    const rs = await carliniWagnerL2(classifier, images, {
+      targets: new Array<number>(rows.length).fill(6),
       steps: 20,
       binarySearchSteps: 2,
-      batchSize: 25,
+      batchSize: rows.length,
     });
     const fooled = rs.filter((r) => r.success);
     for (const [k, r] of rs.entries()) {
-      await checkEightBit(r, sliceBatch(inputs, k));
+      await checkEightBit(r, sliceBatch(images, k));
       assert.equal(r.success, r.predicted === 6);
       if (!r.success) assert.equal(r.l2Pixels, 0, 'an image never fooled comes back unchanged');
     }
     // The exercise's fooling images (CS231n, target stingray), as PyTorch made them: L2 in normalised units.
-    const foolingL2 = meta.fooling.filter((f) => f.fooled).map((f) => f.l2);
+    const foolingL2 = rows.flatMap((i) => (meta.fooling[i].fooled ? [meta.fooling[i].l2] : []));
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     t.diagnostic(
-      `CW fooled ${fooled.length} of 25, mean L2 ${mean(fooled.map((r) => r.l2)).toFixed(2)} normalised ` +
+      `CW fooled ${fooled.length} of ${rows.length}, mean L2 ${mean(fooled.map((r) => r.l2)).toFixed(2)} normalised ` +
         `(${mean(fooled.map((r) => r.l2Pixels)).toFixed(1)} in 0-255); fooling images ${mean(foolingL2).toFixed(2)}`,
     );
-    assert.ok(fooled.length >= 20, `${fooled.length} of 25`);
+    assert.ok(fooled.length >= 0.8 * rows.length, `${fooled.length} of ${rows.length}`);
     assert.ok(mean(fooled.map((r) => r.l2)) < mean(foolingL2));
   });
 

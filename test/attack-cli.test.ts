@@ -170,7 +170,10 @@ test('featureviz: a channel (with --progress), a grid of channels and a class; b
     json.finalObjective[0] > json.initialObjective[0],
     `${json.initialObjective} -> ${json.finalObjective}`,
   );
-  assert.match(one.stderr, /featureviz features\.9:12: step 6\/6 objective [\d.]+/);
+  assert.match(
+    one.stderr,
+    /featureviz features\.9:12: step 6\/6 \(100%\), [\d.]+ s elapsed · objective [\d.]+/,
+  );
   const size = await sharp(join(dir, 'one.png')).metadata();
   assert.deepEqual({ width: size.width, height: size.height }, figureSize(1, 1));
 
@@ -179,16 +182,19 @@ test('featureviz: a channel (with --progress), a grid of channels and a class; b
     '--layer',
     'features.9',
     '--grid',
-    '3',
+    '2x2',
     '--iterations',
     '2',
     '-o',
     join(dir, 'grid.png'),
   ]);
   assert.equal(grid.code, 0, grid.stderr);
-  assert.match(grid.stdout, /features\.9:0: .*\nfeatures\.9:1: .*\nfeatures\.9:2: .*\nwrote /);
+  assert.match(
+    grid.stdout,
+    /features\.9:0: .*\nfeatures\.9:1: .*\nfeatures\.9:2: .*\nfeatures\.9:3: .*\nwrote /,
+  );
   const gridSize = await sharp(join(dir, 'grid.png')).metadata();
-  assert.deepEqual({ width: gridSize.width, height: gridSize.height }, figureSize(3, 1));
+  assert.deepEqual({ width: gridSize.width, height: gridSize.height }, figureSize(2, 2));
 
   const cls = await runCli([
     'featureviz',

@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
+import { loadImageBatch } from '../src/image/load.js';
+import { attributionMethod, methodsInGridOrder } from '../src/methods/attribution/registry.js';
+import { loadClassifier } from '../src/model/load.js';
 import { decodeModel, encodeModel } from '../src/onnx/proto.js';
+import { encodeNpy } from '../src/util/npy.js';
+import { readNpy } from './support/npy.js';
 import { FIXTURES, IMAGES, referenceMeta, runCli } from './support/shared.js';
 
 // Run `npm run build` first: these spawn the built CLI.
@@ -94,6 +99,8 @@ test('attribute --method all draws every method side by side and reports IG’s 
     '56',
     '--stride',
     '56',
+    '--masks',
+    '10',
     '--target',
     '76',
     '--overlay',
@@ -105,19 +112,12 @@ test('attribute --method all draws every method side by side and reports IG’s 
   ]);
   assert.equal(run.code, 0, run.stderr);
   const json = JSON.parse(run.stdout) as AttributeJson;
-  const all = [
-    'saliency',
-    'smoothgrad',
-    'vargrad',
-    'ig',
-    'input-x-gradient',
-    'guided-backprop',
-    'deconvnet',
-    'gradcam',
-    'gradcam++',
-    'guided-gradcam',
-    'occlusion',
-  ];
+  // Every registered method, grouped by family: gradient, CAM, (relevance,) perturbation; not the attention
+  // methods, which SqueezeNet (no attention) is not offered.
+  const all = methodsInGridOrder()
+    .filter((m) => m.family !== 'attention')
+    .map((m) => m.name);
+  assert.deepEqual(all.slice(0, 2), ['saliency', 'smoothgrad']);
   assert.deepEqual(json.methods, all);
   for (const r of json.images) {
     assert.equal(r.label.index, 76);
@@ -127,7 +127,10 @@ test('attribute --method all draws every method side by side and reports IG’s 
     for (const m of all) assert.ok(Number.isFinite(r.methods[m].map.mean), m);
   }
   const { width, height } = await sharp(out).metadata();
-  assert.ok(width! > 12 * 224 && width! < 13 * 224, `${width}: image + 11 maps per row`);
+  assert.ok(
+    width! > (all.length + 1) * 224 && width! < (all.length + 1) * 240,
+    `${width}: image + ${all.length} maps per row`,
+  );
   assert.ok(height! > 2 * 224 && height! < 3 * 224, `${height}: one row per image`);
 });
 
@@ -273,4 +276,120 @@ test('Ctrl-C during attribute exits 130 and writes no figure', async () => {
   assert.equal(run.code, 130, run.stderr);
   assert.match(run.stderr, /interrupted; no output written/);
   assert.deepEqual(readdirSync(dir), []);
+});
+
+test('attribute --save-maps writes the library’s maps exactly as float32 .npy with a JSON sidecar, one pair per method', async () => {
+  const dir = tmp();
+  const run = await runCli([
+    'attribute',
+    image(0),
+    image(1),
+    '--method',
+    'gradcam,input-x-gradient',
+    '--target',
+    '76',
+    '-o',
+    join(dir, 'fig.png'),
+    '--save-maps',
+    join(dir, 'maps.npy'),
+    '--json',
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(readdirSync(dir).sort(), [
+    'fig.png',
+    'maps-gradcam.json',
+    'maps-gradcam.npy',
+    'maps-input-x-gradient.json',
+    'maps-input-x-gradient.npy',
+  ]);
+  const classifier = await loadClassifier();
+  try {
+    const { tensor } = await loadImageBatch([image(0), image(1)], classifier.preprocessing);
+    for (const [method, dims] of [
+      ['gradcam', [2, 224, 224]],
+      ['input-x-gradient', [2, 3, 224, 224]],
+    ] as const) {
+      const saved = readNpy(join(dir, `maps-${method}.npy`));
+      const library = await attributionMethod(method)!.run(classifier, tensor, [76, 76], {});
+      assert.deepEqual(saved.dims, dims);
+      assert.deepEqual(
+        saved.data,
+        library.maps.data,
+        `${method}: the saved maps are the library's, bit for bit`,
+      );
+      const sidecar = JSON.parse(readFileSync(join(dir, `maps-${method}.json`), 'utf8'));
+      assert.equal(sidecar.maps, `maps-${method}.npy`);
+      assert.deepEqual(sidecar.shape, dims);
+      assert.deepEqual(sidecar.images, [image(0), image(1)]);
+      assert.deepEqual(
+        sidecar.labels.map((l: { index: number }) => l.index),
+        [76, 76],
+      );
+      assert.equal(sidecar.family, method === 'gradcam' ? 'cam' : 'gradient');
+      if (method === 'gradcam') assert.equal(sidecar.layer, 'features.12');
+    }
+  } finally {
+    await classifier.dispose();
+  }
+  // One method: the name as given; a name without .npy is a usage error and nothing is written.
+  const one = await runCli([
+    'attribute',
+    image(0),
+    '--save-maps',
+    join(dir, 'one.npy'),
+    '-o',
+    join(dir, 'one.png'),
+  ]);
+  assert.equal(one.code, 0, one.stderr);
+  assert.match(one.stdout, /maps in .*one\.npy/);
+  assert.ok(existsSync(join(dir, 'one.json')));
+  const bad = await runCli([
+    'attribute',
+    image(0),
+    '--save-maps',
+    join(dir, 'x.bin'),
+    '-o',
+    join(dir, 'x.png'),
+  ]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--save-maps: give a file name ending in \.npy/);
+  assert.ok(!existsSync(join(dir, 'x.png')));
+});
+
+test('attribute --feature-mask: KernelSHAP/LIME take the user’s labels; a mask of the wrong shape fails before any work', async () => {
+  const dir = tmp();
+  // Two halves: left and right.
+  const mask = Float32Array.from({ length: 224 * 224 }, (_, p) => (p % 224 < 112 ? 0 : 1));
+  writeFileSync(join(dir, 'halves.npy'), encodeNpy(mask, [224, 224]));
+  const run = await runCli([
+    'attribute',
+    image(1),
+    '--method',
+    'kernel-shap',
+    '--samples',
+    '6',
+    '--feature-mask',
+    join(dir, 'halves.npy'),
+    '-o',
+    join(dir, 'ks.png'),
+    '--json',
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const json = JSON.parse(run.stdout) as AttributeJson;
+  assert.equal(json.images[0].methods['kernel-shap'].features, 2);
+  assert.ok(Math.abs(json.images[0].methods['kernel-shap'].completenessGap as number) < 1e-4);
+  writeFileSync(join(dir, 'small.npy'), encodeNpy(new Float32Array(16), [4, 4]));
+  const bad = await runCli([
+    'attribute',
+    image(1),
+    '--method',
+    'lime',
+    '--feature-mask',
+    join(dir, 'small.npy'),
+    '-o',
+    join(dir, 'b.png'),
+  ]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /small\.npy: a feature mask of shape \(4, 4\), expected \(224, 224\)/);
+  assert.doesNotMatch(bad.stderr, /at .*\.js/);
 });

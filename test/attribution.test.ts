@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { DECONVNET, GUIDED_BACKPROP } from '../src/autodiff/composite.js';
 import { gaussianBlur } from '../src/image/filters.js';
 import { IMAGENET_PREPROCESSING } from '../src/image/types.js';
 import { findCamLayer } from '../src/methods/attribution/cam.js';
@@ -28,6 +29,7 @@ import { decodeModel, encodeModel, type onnx } from '../src/onnx/proto.js';
 import { decodeTensor } from '../src/onnx/tensor-proto.js';
 import { nodeBackend } from '../src/runtime/node.js';
 import { sliceBatch, type Tensor } from '../src/tensor.js';
+import { edges } from './support/edges.js';
 import { readNpy } from './support/npy.js';
 import { FIXTURES, REFERENCE, referenceMeta, relativeL2 } from './support/shared.js';
 import { buildModel, floatInit, type TinyNode } from './support/tiny-graph.js';
@@ -179,8 +181,8 @@ describe('Guided Backprop and Deconvnet', () => {
     const plain = (await squeezenet.inputGradient(x, seed)).grad.data;
     const guided = await guidedBackprop(squeezenet, x, labels);
     const deconv = await deconvnet(squeezenet, x, labels);
-    assert.deepEqual(guided.maps.data, (await squeezenet.inputGradient(x, seed, 'guided')).grad.data);
-    assert.deepEqual(deconv.maps.data, (await squeezenet.inputGradient(x, seed, 'deconvnet')).grad.data);
+    assert.deepEqual(guided.maps.data, (await squeezenet.inputGradient(x, seed, GUIDED_BACKPROP)).grad.data);
+    assert.deepEqual(deconv.maps.data, (await squeezenet.inputGradient(x, seed, DECONVNET)).grad.data);
     assert.ok(
       relativeL2(guided.maps.data, plain) > 0.5,
       `guided vs plain ${relativeL2(guided.maps.data, plain)}`,
@@ -202,8 +204,10 @@ describe('Guided Backprop and Deconvnet', () => {
       '/features/features.12/squeeze/Conv_output_0',
       '/classifier/classifier.1/Conv_output_0',
     ];
+    const composites = { guided: GUIDED_BACKPROP, deconvnet: DECONVNET, standard: undefined };
     for (const relu of ['guided', 'deconvnet', 'standard'] as const) {
-      const r = await squeezenet.gradients(x, { seeds, wrt: reluInputs, expose: reluInputs, relu });
+      const composite = composites[relu];
+      const r = await squeezenet.gradients(x, { seeds, wrt: reluInputs, expose: reluInputs, composite });
       let negatives = 0;
       let passedWhereInactive = 0;
       for (const t of reluInputs) {
@@ -544,37 +548,6 @@ describe('deletion and insertion', () => {
 });
 
 describe('model randomization', () => {
-  /** Sobel gradient magnitude of each image's channel mean: a map that never looks at the model. */
-  const edges = async (_c: Classifier, x: Tensor): Promise<Tensor> => {
-    const [n, , h, w] = x.dims;
-    const out = new Float32Array(n * h * w);
-    const grey = (i: number, y: number, xx: number) =>
-      (x.data[i * 3 * h * w + y * w + xx] +
-        x.data[(i * 3 + 1) * h * w + y * w + xx] +
-        x.data[(i * 3 + 2) * h * w + y * w + xx]) /
-      3;
-    for (let i = 0; i < n; i++)
-      for (let y = 1; y < h - 1; y++)
-        for (let xx = 1; xx < w - 1; xx++) {
-          const gx =
-            grey(i, y - 1, xx + 1) +
-            2 * grey(i, y, xx + 1) +
-            grey(i, y + 1, xx + 1) -
-            grey(i, y - 1, xx - 1) -
-            2 * grey(i, y, xx - 1) -
-            grey(i, y + 1, xx - 1);
-          const gy =
-            grey(i, y + 1, xx - 1) +
-            2 * grey(i, y + 1, xx) +
-            grey(i, y + 1, xx + 1) -
-            grey(i, y - 1, xx - 1) -
-            2 * grey(i, y - 1, xx) -
-            grey(i, y - 1, xx + 1);
-          out[i * h * w + y * w + xx] = Math.hypot(gx, gy);
-        }
-    return { data: out, dims: [n, h, w] };
-  };
-
   test('Spearman correlation: ±1 for monotone relations, ties averaged, 0 for a constant', () => {
     const a = Float32Array.from([1, 2, 3, 4]);
     assert.equal(spearman(a, Float32Array.from([10, 20, 30, 400])), 1);

@@ -1,260 +1,32 @@
-// Finite-difference checks of every gradient rule, and of how the compiler wires rules together.
-//
-// Each case builds a tiny ONNX model, compiles its gradient, runs it with a random seed for every
-// (float) output, and compares the result with central differences of the objective Σ y ⊙ seed computed
-// by the forward model. float64 where ONNX Runtime's CPU provider runs the op in double (eps 1e-6,
-// tolerance 1e-6), float32 otherwise (eps 1e-2, tolerance 1e-3). Inputs keep clear of kinks (ReLU-like
-// thresholds, MaxPool ties) so that piecewise-linear ops are differentiable within ±eps.
+// Finite-difference checks of every gradient rule, and of how the compiler wires rules together
+// (the checks themselves are in support/gradcheck.ts). Inputs keep clear of kinks (ReLU-like thresholds,
+// MaxPool ties) so that piecewise-linear ops are differentiable within ±eps.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileGradient, type CompiledGradient } from '../src/autodiff/compile.js';
-import type { ReluRule, TensorInfo } from '../src/autodiff/types.js';
+import { compileGradient } from '../src/autodiff/compile.js';
+import { DECONVNET, GUIDED_BACKPROP } from '../src/autodiff/composite.js';
 import { GRADIENT_OPSET } from '../src/autodiff/opset.js';
 import { convertOpset } from '../src/onnx/opset-convert.js';
-import { cloneModel, defaultOpset, encodeModel, type onnx } from '../src/onnx/proto.js';
-import type { RuntimeTensor } from '../src/runtime/backend.js';
+import { cloneModel, defaultOpset, type onnx } from '../src/onnx/proto.js';
 import { nodeBackend } from '../src/runtime/node.js';
 import { probeTensorInfo } from '../src/runtime/probe.js';
 import {
-  buildModel,
-  floatArray,
-  floatInit,
-  int64Init,
-  oneOpModel,
-  rng,
-  size,
-  type FloatType,
-  type OneOp,
-} from './support/tiny-graph.js';
-
-const f64 = 'float64' as const;
-const f32 = 'float32' as const;
-
-// ---------------------------------------------------------------------------------------------------
-// Random values
-
-/** Seeded random values for one test. */
-class Random {
-  readonly next: () => number;
-  constructor(seed: number) {
-    this.next = rng(seed);
-  }
-  uniform(n: number, lo = -1, hi = 1): number[] {
-    return Array.from({ length: n }, () => lo + (hi - lo) * this.next());
-  }
-  /** A float initializer of uniform values in [lo, hi). */
-  init(name: string, dtype: FloatType, dims: number[], lo = -1, hi = 1): onnx.TensorProto {
-    return floatInit(name, dtype, dims, this.uniform(size(dims), lo, hi));
-  }
-  /** A float initializer of values with magnitude in [0.5, 1.5) and random sign (safe divisors). */
-  nonzeroInit(name: string, dtype: FloatType, dims: number[]): onnx.TensorProto {
-    return floatInit(name, dtype, dims, nonzero()(this, size(dims)));
-  }
-}
-
-function hash(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
-
-/** Generates n input values. */
-type Gen = (r: Random, n: number) => number[];
-
-const uniform =
-  (lo = -1, hi = 1): Gen =>
-  (r, n) =>
-    r.uniform(n, lo, hi);
-
-/** Uniform in [lo, hi) but at least `margin` from every kink. */
-const awayFrom =
-  (kinks: number[], lo = -1, hi = 1, margin = 0.05): Gen =>
-  (r, n) =>
-    Array.from({ length: n }, () => {
-      for (;;) {
-        const v = lo + (hi - lo) * r.next();
-        if (kinks.every((k) => Math.abs(v - k) >= margin)) return v;
-      }
-    });
-
-/** A shuffled ramp of distinct values `spacing` apart: no ties, even after a ±eps perturbation. */
-const distinct =
-  (spacing = 0.05): Gen =>
-  (r, n) => {
-    const v = Array.from({ length: n }, (_, i) => (i - n / 2) * spacing);
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(r.next() * (i + 1));
-      [v[i], v[j]] = [v[j], v[i]];
-    }
-    return v;
-  };
-
-/** Magnitudes in [lo, hi) with random signs. */
-const nonzero =
-  (lo = 0.5, hi = 1.5): Gen =>
-  (r, n) =>
-    Array.from({ length: n }, () => (r.next() < 0.5 ? -1 : 1) * (lo + (hi - lo) * r.next()));
-
-// ---------------------------------------------------------------------------------------------------
-// Running compiled gradients
-
-const asNumbers = (t: RuntimeTensor): number[] => Array.from(t.data as ArrayLike<number>, Number);
-
-function tensor(type: FloatType, dims: number[], values: ArrayLike<number>): RuntimeTensor {
-  return { type, dims, data: floatArray(type, values) };
-}
-
-/** Probes, compiles and runs the gradient of Σ seed ⊙ output for the given seeds; returns every output. */
-async function runGradient(
-  model: onnx.ModelProto,
-  feeds: Record<string, RuntimeTensor>,
-  seeds: Record<string, ArrayLike<number>>,
-  relu?: ReluRule,
-): Promise<{
-  out: Record<string, RuntimeTensor>;
-  compiled: CompiledGradient;
-  info: Map<string, TensorInfo>;
-}> {
-  const info = await probeTensorInfo(nodeBackend, model, feeds);
-  const compiled = compileGradient(model, { seeds: Object.keys(seeds), relu }, info);
-  const all: Record<string, RuntimeTensor> = { ...feeds };
-  for (const [name, values] of Object.entries(seeds)) {
-    const i = info.get(name)!;
-    all[compiled.seedInputs[name]] = tensor(i.type as FloatType, i.dims, values);
-  }
-  const session = await nodeBackend.createSession(encodeModel(compiled.model), { threads: 1 });
-  try {
-    return { out: await session.run(all), compiled, info };
-  } finally {
-    await session.release();
-  }
-}
-
-interface CheckOptions {
-  dtype: FloatType;
-  /** Central-difference step; default 1e-6 (float64) or 1e-2 (float32). */
-  eps?: number;
-  /** Largest accepted relative error; default 1e-6 (float64) or 1e-3 (float32). */
-  tol?: number;
-  /** Input values; default uniform in [-1, 1). */
-  input?: Gen;
-  /** Seeded outputs; default every float graph output. */
-  seeds?: string[];
-  relu?: ReluRule;
-  random?: Random;
-}
-
-interface CheckResult {
-  /** max(relative L2 error, max abs error / max |fd|). */
-  err: number;
-  grad: number[];
-  fd: number[];
-  compiled: CompiledGradient;
-}
-
-/**
- * Compares the compiled gradient (w.r.t. the model's first input, of dims `inputDims`) of a random linear
- * objective Σ y ⊙ seed with central differences of the forward model, and asserts they agree.
- */
-async function checkGradient(
-  model: onnx.ModelProto,
-  inputDims: number[],
-  opts: CheckOptions,
-): Promise<CheckResult> {
-  const { dtype } = opts;
-  const eps = opts.eps ?? (dtype === f64 ? 1e-6 : 1e-2);
-  const tol = opts.tol ?? (dtype === f64 ? 1e-6 : 1e-3);
-  const r = opts.random ?? new Random(1);
-  const inputName = model.graph.input[0].name;
-  const x = floatArray(dtype, (opts.input ?? uniform())(r, size(inputDims)));
-  const feedsOf = (data: Float32Array | Float64Array) => ({
-    [inputName]: { type: dtype, dims: inputDims, data },
-  });
-
-  const info = await probeTensorInfo(nodeBackend, model, feedsOf(x));
-  const seedNames =
-    opts.seeds ?? model.graph.output.map((o) => o.name).filter((n) => info.get(n)!.type.startsWith('float'));
-  const seeds: Record<string, number[]> = {};
-  for (const s of seedNames) seeds[s] = r.uniform(size(info.get(s)!.dims));
-  const { out, compiled } = await runGradient(model, feedsOf(x), seeds, opts.relu);
-  const gradT = out[compiled.gradOutputs[inputName]];
-  assert.deepEqual(gradT.dims, inputDims, 'gradient dims');
-  assert.equal(gradT.type, dtype, 'gradient type');
-  const grad = asNumbers(gradT);
-
-  const forward = await nodeBackend.createSession(encodeModel(model), { threads: 1 });
-  try {
-    const objective = async (data: Float32Array | Float64Array) => {
-      const y = await forward.run(feedsOf(data), seedNames);
-      let f = 0;
-      for (const s of seedNames) {
-        const v = y[s].data as ArrayLike<number>;
-        for (let i = 0; i < v.length; i++) f += v[i] * seeds[s][i];
-      }
-      return f;
-    };
-    // The compiled model still computes the forward outputs (MaxPool gains an output, opsets change...).
-    const y0 = await forward.run(feedsOf(x), seedNames);
-    for (const s of seedNames) {
-      const want = asNumbers(y0[s]);
-      const got = asNumbers(out[s]);
-      const scale = Math.max(1, ...want.map(Math.abs));
-      const diff = Math.max(0, ...want.map((w, i) => Math.abs(w - got[i])));
-      assert.ok(diff <= (dtype === f64 ? 1e-12 : 1e-5) * scale, `forward output '${s}' changed by ${diff}`);
-    }
-    const fd: number[] = [];
-    for (let i = 0; i < x.length; i++) {
-      const plus = x.slice();
-      const minus = x.slice();
-      plus[i] += eps;
-      minus[i] -= eps;
-      fd.push(((await objective(plus)) - (await objective(minus))) / (plus[i] - minus[i]));
-    }
-    let num = 0;
-    let den = 0;
-    let maxDiff = 0;
-    let maxRef = 0;
-    fd.forEach((want, i) => {
-      num += (grad[i] - want) ** 2;
-      den += want ** 2;
-      maxDiff = Math.max(maxDiff, Math.abs(grad[i] - want));
-      maxRef = Math.max(maxRef, Math.abs(want));
-    });
-    assert.ok(maxRef > 1e-3, 'the finite-difference gradient is ~0: this check would prove nothing');
-    const err = Math.max(Math.sqrt(num / den), maxDiff / maxRef);
-    if (!(err <= tol)) {
-      const show = (v: number[]) => v.slice(0, 8).map((n) => n.toPrecision(4));
-      assert.fail(
-        `gradient mismatch: relative error ${err.toExponential(2)} > ${tol}\n` +
-          `  compiled: ${show(grad)}…\n  finite differences: ${show(fd)}…`,
-      );
-    }
-    return { err, grad, fd, compiled };
-  } finally {
-    await forward.release();
-  }
-}
-
-interface GradCase extends Omit<CheckOptions, 'random'> {
-  model: onnx.ModelProto;
-  /** Dims of the model's first input. */
-  x: number[];
-}
-
-/** A test that builds a case from seeded random values and checks its gradient. */
-function gradTest(name: string, make: (r: Random) => GradCase): void {
-  test(name, async (t) => {
-    const r = new Random(hash(name));
-    const { model, x, ...opts } = make(r);
-    const { err } = await checkGradient(model, x, { ...opts, random: r });
-    t.diagnostic(`${opts.dtype} relErr=${err.toExponential(2)}`);
-  });
-}
-
-/** The nodes the compiler appended to the forward graph. */
-function backwardNodes(model: onnx.ModelProto, compiled: CompiledGradient): onnx.NodeProto[] {
-  return compiled.model.graph.node.slice(model.graph.node.length);
-}
+  asNumbers,
+  awayFrom,
+  backwardNodes,
+  checkGradient,
+  distinct,
+  f32,
+  f64,
+  gradTest,
+  nonzero,
+  Random,
+  runGradient,
+  tensor,
+  uniform,
+  variadicModel,
+} from './support/gradcheck.js';
+import { buildModel, floatInit, int64Init, oneOpModel, size, type OneOp } from './support/tiny-graph.js';
 
 /** A one-op model `y = op(x, initializers...)`. */
 const op1 = oneOpModel;
@@ -303,20 +75,7 @@ describe('elementwise rules', () => {
     ['Mean', f32], // no double Mean kernel
   ] as const) {
     gradTest(`${op}: x, a constant [4] and ReduceMean(x) [2,1,4]`, (r) => ({
-      model: buildModel({
-        inputs: [{ name: 'x', dims: [2, 3, 4], dtype }],
-        outputs: ['y'],
-        nodes: [
-          {
-            op: 'ReduceMean',
-            inputs: ['x'],
-            outputs: ['m'],
-            attrs: { axes: { ints: [1] }, keepdims: { i: 1 } },
-          },
-          { op, inputs: ['x', 'c', 'm'], outputs: ['y'] },
-        ],
-        initializers: [r.init('c', dtype, [4])],
-      }),
+      model: variadicModel(op, dtype, r.init('c', dtype, [4])),
       x: [2, 3, 4],
       dtype,
     }));
@@ -1141,7 +900,8 @@ describe('gradient compiler', () => {
     });
     const x2 = [1, 2, -1, 0.5]; // r = [1, 2, 0, 0.5], m = [-1, 4, 0, 0.5]
     const seed2 = [1, -1, 1, 1];
-    const expected: Record<ReluRule, [number[], number[]]> = {
+    const composites = { standard: undefined, guided: GUIDED_BACKPROP, deconvnet: DECONVNET };
+    const expected: Record<keyof typeof composites, [number[], number[]]> = {
       // g·[x > 0]; dm = [0, -1, 0, 1], dr = dm ⊙ c = [0, -2, 0, 1]
       standard: [
         [0, 0, -1, -1, 2, 0],
@@ -1160,9 +920,9 @@ describe('gradient compiler', () => {
     };
     for (const rule of ['standard', 'guided', 'deconvnet'] as const) {
       test(`relu '${rule}'`, async () => {
-        const a = await runGradient(one, { x: tensor(f64, [6], x) }, { y: seed }, rule);
+        const a = await runGradient(one, { x: tensor(f64, [6], x) }, { y: seed }, composites[rule]);
         assert.deepEqual(asNumbers(a.out.dx), expected[rule][0]);
-        const b = await runGradient(two, { x: tensor(f64, [4], x2) }, { y: seed2 }, rule);
+        const b = await runGradient(two, { x: tensor(f64, [4], x2) }, { y: seed2 }, composites[rule]);
         assert.deepEqual(asNumbers(b.out.dx), expected[rule][1]);
       });
     }
@@ -1174,26 +934,33 @@ describe('gradient compiler', () => {
       return compileGradient(model, spec, await probeTensorInfo(nodeBackend, model, feeds));
     };
 
-    test('Erf on the gradient path fails, naming the operator and the node', async () => {
+    test('Sin on the gradient path fails, naming the operator and the node', async () => {
       const model = buildModel({
         inputs: [{ name: 'x', dims: [2, 3], dtype: f32 }],
         outputs: ['y'],
         nodes: [
-          { op: 'Erf', inputs: ['x'], outputs: ['e'], name: 'my_erf' },
+          { op: 'Sin', inputs: ['x'], outputs: ['e'], name: 'my_sin' },
           { op: 'Relu', inputs: ['e'], outputs: ['y'] },
         ],
       });
-      await assert.rejects(compileOf(model, [2, 3]), /Erf node 'my_erf'.*no gradient rule/);
+      await assert.rejects(compileOf(model, [2, 3]), /Sin node 'my_sin'.*no gradient rule/);
     });
 
-    test('Resize on the gradient path fails, naming the operator and the node', async () => {
+    test('DepthToSpace on the gradient path fails, naming the operator and the node', async () => {
       const model = buildModel({
-        inputs: [{ name: 'x', dims: [1, 1, 2, 2], dtype: f32 }],
+        inputs: [{ name: 'x', dims: [1, 4, 2, 2], dtype: f32 }],
         outputs: ['y'],
-        nodes: [{ op: 'Resize', inputs: ['x', '', 'scales'], outputs: ['y'], name: 'upsample' }],
-        initializers: [floatInit('scales', f32, [4], [1, 1, 2, 2])],
+        nodes: [
+          {
+            op: 'DepthToSpace',
+            inputs: ['x'],
+            outputs: ['y'],
+            name: 'shuffle',
+            attrs: { blocksize: { i: 2 } },
+          },
+        ],
       });
-      await assert.rejects(compileOf(model, [1, 1, 2, 2]), /Resize node 'upsample'.*no gradient rule/);
+      await assert.rejects(compileOf(model, [1, 4, 2, 2]), /DepthToSpace node 'shuffle'.*no gradient rule/);
     });
 
     gradTest('an ArgMax branch that the seed does not need is fine', () => ({
@@ -1210,13 +977,13 @@ describe('gradient compiler', () => {
       input: awayFrom([0]),
     }));
 
-    gradTest('an Erf branch to an output that is not seeded is fine', () => ({
+    gradTest('a Sin branch to an output that is not seeded is fine', () => ({
       model: buildModel({
         inputs: [{ name: 'x', dims: [2, 5], dtype: f32 }],
         outputs: ['y', 'z'],
         nodes: [
           { op: 'Tanh', inputs: ['x'], outputs: ['y'] },
-          { op: 'Erf', inputs: ['x'], outputs: ['z'] },
+          { op: 'Sin', inputs: ['x'], outputs: ['z'] },
         ],
       }),
       x: [2, 5],
@@ -1224,12 +991,12 @@ describe('gradient compiler', () => {
       seeds: ['y'],
     }));
 
-    gradTest('Erf of a constant feeding the path is fine', (r) => ({
+    gradTest('Sin of a constant feeding the path is fine', (r) => ({
       model: buildModel({
         inputs: [{ name: 'x', dims: [2, 5], dtype: f32 }],
         outputs: ['y'],
         nodes: [
-          { op: 'Erf', inputs: ['c0'], outputs: ['c'] },
+          { op: 'Sin', inputs: ['c0'], outputs: ['c'] },
           { op: 'Mul', inputs: ['x', 'c'], outputs: ['y'] },
         ],
         initializers: [r.init('c0', f32, [5])],

@@ -80,8 +80,8 @@ test('bad inputs fail with a clear message, a non-zero exit code and no stack tr
       message: /model 'no-such-model' not found; looked for/,
     },
     {
-      args: ['saliency', image(0), '--model', fixtureModel(dir, 'Erf')],
-      message: /Erf node '\/stem\/stem\.2\/Relu': operator Erf has no gradient rule/,
+      args: ['saliency', image(0), '--model', fixtureModel(dir, 'Sin')],
+      message: /Sin node '\/stem\/stem\.2\/Relu': operator Sin has no gradient rule/,
     },
     { args: ['classify', image(0), '--model', fixtureModel(dir, 'NetvisMystery')], message: /NetvisMystery/ },
     { args: ['classify', image(0), '--top', 'three'], message: /--top must be a positive integer/, code: 2 },
@@ -133,7 +133,7 @@ test('fool turns the terrapin into a stingray and writes the four-panel figure',
   assert.ok(m.width! >= 4 * 224);
 });
 
-test('classviz writes the frames figure and a GIF with one frame per step', async () => {
+test('classviz writes the final image, the frames figure and a GIF with one frame per step', async () => {
   const dir = tmp();
   const run = await runCli([
     'classviz',
@@ -145,6 +145,8 @@ test('classviz writes the frames figure and a GIF with one frame per step', asyn
     '3',
     '-o',
     join(dir, 'viz.png'),
+    '--frames',
+    join(dir, 'frames.png'),
     '--gif',
     join(dir, 'viz.gif'),
     '--json',
@@ -153,7 +155,21 @@ test('classviz writes the frames figure and a GIF with one frame per step', asyn
   const json = JSON.parse(run.stdout);
   assert.deepEqual(json.frames, [1, 3, 6]);
   assert.equal((await sharp(join(dir, 'viz.gif'), { pages: -1 }).metadata()).pages, 6);
-  assert.ok(existsSync(join(dir, 'viz.png')));
+  // -o is the final image itself; --frames the strip of three, whose last tile (captions above: two lines of 20 px
+  // and a 4 px gap under the 12 px padding) is that same image.
+  const final = await sharp(join(dir, 'viz.png')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  assert.deepEqual([final.info.width, final.info.height], [224, 224]);
+  const strip = sharp(join(dir, 'frames.png'));
+  assert.deepEqual(
+    [(await strip.metadata()).width, (await strip.metadata()).height],
+    [12 + 3 * 224 + 2 * 12 + 12, 12 + 44 + 224 + 12],
+  );
+  const lastTile = await strip
+    .extract({ left: 12 + 2 * (224 + 12), top: 12 + 44, width: 224, height: 224 })
+    .removeAlpha()
+    .raw()
+    .toBuffer();
+  assert.ok(lastTile.equals(final.data), 'the final image is the last frame of the strip');
 });
 
 test('report writes a complete report folder', async () => {
@@ -163,7 +179,10 @@ test('report writes a complete report folder', async () => {
   assert.match(run.stdout, /wrote .*index\.html/);
   const files = readdirSync(dir).sort();
   assert.deepEqual(files, [
-    'attribution.png',
+    'attribution-cam.png',
+    'attribution-gradient.png',
+    'attribution-perturbation.png',
+    'attribution-relevance.png',
     'classviz-electric-guitar.gif',
     'classviz-electric-guitar.png',
     'classviz-tarantula.gif',

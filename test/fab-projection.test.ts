@@ -41,7 +41,10 @@ test('FAB projection: on the hyperplane inside [0, 255], and optimal by the KKT 
         if (free && onPlane) {
           const m = Math.abs(d[i]) / scale(i);
           if (common < 0) common = m;
-          assert.ok(Math.abs(m - common) <= 1e-4 * Math.max(1, common), `${norm}: unequal moves ${m} vs ${common}`);
+          assert.ok(
+            Math.abs(m - common) <= 1e-4 * Math.max(1, common),
+            `${norm}: unequal moves ${m} vs ${common}`,
+          );
         }
         if (!onPlane) assert.ok(!free, `${norm}: out of reach, yet coordinate ${i} kept room`);
       }

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { compileGradient } from '../src/autodiff/compile.js';
 import { decodeModel, encodeModel } from '../src/onnx/proto.js';
 import { nodeBackend } from '../src/runtime/node.js';
-import { probeTensorInfo } from '../src/runtime/probe.js';
+import { tensorInfo } from '../src/runtime/probe.js';
 import { readNpy } from './support/npy.js';
 import { FIXTURES, relativeL2 } from './support/shared.js';
 
@@ -20,7 +20,7 @@ for (const [name, net] of Object.entries(meta.nets)) {
     const logitsRef = readNpy(join(FIXTURES, `${name}.logits.npy`));
     const gradRef = readNpy(join(FIXTURES, `${name}.grad.npy`));
     const feeds = { input: { type: 'float32' as const, dims: x.dims, data: x.data } };
-    const compiled = compileGradient(model, {}, await probeTensorInfo(nodeBackend, model, feeds));
+    const compiled = compileGradient(model, {}, await tensorInfo(nodeBackend, model, feeds));
     const [n, k] = logitsRef.dims;
     const seed = new Float32Array(n * k);
     net.targets.forEach((t, i) => (seed[i * k + t] = 1));

@@ -362,6 +362,8 @@ describe('through the CLI', () => {
         '--target',
         ...targets,
         '-o',
+        join(tmp, `${name}.png`),
+        '--save-maps',
         out,
       ]);
       assert.equal(attributed.code, 0, attributed.stderr);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { makeFoolingImages } from '../src/methods/adversarial/fooling.js';
@@ -8,9 +9,8 @@ import type { Classifier } from '../src/model/classifier.js';
 import { loadClassifier } from '../src/model/load.js';
 import { validRange } from '../src/image/preprocess.js';
 import { readNpy } from './support/npy.js';
-import { median, REFERENCE, referenceMeta } from './support/shared.js';
+import { median, REFERENCE, ROOT } from './support/shared.js';
 
-const meta = referenceMeta();
 let classifier: Classifier;
 
 before(async () => {
@@ -18,22 +18,49 @@ before(async () => {
 });
 after(() => classifier.dispose());
 
-test('fooling images (target stingray) succeed as often as PyTorch, in about as many steps, with small changes', async () => {
+// The CS231n fooling run in PyTorch float32 and float64 on this machine (scripts/fooling-float64.py).
+interface FoolingRun {
+  steps: number;
+  fooled: boolean;
+  l2: number;
+}
+const fooling = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'fooling64.json'), 'utf8')) as {
+  float32: FoolingRun[];
+  float64: FoolingRun[];
+};
+
+test('fooling images (target stingray) against PyTorch float64: successes within 1, median steps within 2, L2 as close as float32 gets', async () => {
   const inputs = readNpy(join(REFERENCE, 'inputs.npy'));
   const results = await makeFoolingImages(classifier, inputs, new Array<number>(25).fill(6));
-  const torchSuccesses = meta.fooling.filter((f) => f.fooled).length;
+  const truth = fooling.float64;
   const successes = results.filter((r) => r.success);
-  assert.ok(successes.length >= torchSuccesses, `${successes.length} successes, PyTorch ${torchSuccesses}`);
+  // Each run is a race between similar classes that rounding can tip (the hatchet: stingray vs tiger shark; PyTorch
+  // float32 takes 37 to 45 steps there depending on the machine, float64 35), so counts are held within one image
+  // and two steps of the float64 run.
+  const truthSuccesses = truth.filter((f) => f.fooled).length;
+  assert.ok(
+    Math.abs(successes.length - truthSuccesses) <= 1,
+    `${successes.length} successes, float64 ${truthSuccesses}`,
+  );
   const ours = median(results.map((r) => r.iterations));
-  const theirs = median(meta.fooling.map((f) => f.steps));
-  assert.ok(Math.abs(ours - theirs) <= 0.3 * theirs, `median steps ${ours}, PyTorch ${theirs}`);
-  // PyTorch's own successes reach L∞ 0.58 in normalised units (meta.json), so the bound of 0.3 is checked
-  // in [0, 1] pixel units; in normalised units the change's L2 must match PyTorch's where the step counts agree.
+  const theirs = median(truth.map((f) => f.steps));
+  assert.ok(Math.abs(ours - theirs) <= 2, `median steps ${ours}, float64 ${theirs}`);
+  // Where the step counts agree, the change's L2 (normalised units) within twice float32's own relative distance
+  // from float64 where those agree (2.0 %, the sunglasses).
+  const float32Off = Math.max(
+    ...fooling.float32.flatMap((f, i) =>
+      f.steps === truth[i].steps ? [Math.abs(f.l2 - truth[i].l2) / truth[i].l2] : [],
+    ),
+  );
   for (const [i, r] of results.entries()) {
-    const ref = meta.fooling[i];
-    if (r.iterations === ref.steps)
-      assert.ok(Math.abs(r.l2 - ref.l2) <= 0.02 * ref.l2, `image ${i}: L2 ${r.l2}, PyTorch ${ref.l2}`);
+    if (r.iterations === truth[i].steps)
+      assert.ok(
+        Math.abs(r.l2 - truth[i].l2) <= 2 * float32Off * truth[i].l2,
+        `image ${i}: L2 ${r.l2}, float64 ${truth[i].l2}`,
+      );
   }
+  // PyTorch's own successes reach L∞ 0.58 in normalised units (meta.json), so the bound of 0.3 is checked
+  // in [0, 1] pixel units.
   for (const r of successes) {
     assert.ok(r.linfPixels / 255 < 0.3, `L∞ ${r.linfPixels / 255} in [0, 1] units`);
     assert.equal(r.predicted, 6);

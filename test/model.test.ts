@@ -97,7 +97,7 @@ test('a sidecar gives labels and preprocessing; bad sidecars and labels are refu
   );
   await assert.rejects(
     loadClassifier({ model }),
-    (e: Error) => e instanceof ModelError && /resize >= crop/.test(e.message),
+    (e: Error) => e instanceof ModelError && /0 < crop ≤ resize/.test(e.message),
   );
   writeFileSync(join(dir, 'tiny.json'), '{ not json');
   await assert.rejects(loadClassifier({ model }), /tiny\.json is not valid JSON/);

@@ -48,7 +48,13 @@ test('npm pack, npm install in an empty folder with an empty HOME, then netvis r
   );
   assert.match(report.stdout, /wrote .*report\/index\.html/);
   const files = readdirSync(join(app, 'report')).sort();
-  for (const f of ['index.html', 'saliency.png', 'fooling.png', 'attribution.png', 'classviz-tarantula.png'])
+  for (const f of [
+    'index.html',
+    'saliency.png',
+    'fooling.png',
+    'attribution-gradient.png',
+    'classviz-tarantula.png',
+  ])
     assert.ok(files.includes(f), f);
   assert.ok(!existsSync(join(root, 'shared')) && !existsSync(join(app, '..', 'shared')));
   t.diagnostic(

@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { centerCrop, decodeImage, IMAGENET_PREPROCESSING, resizeShorterSide } from '../src/image/index.js';
 import { loadImageBatch } from '../src/image/load.js';
-import { IMAGENET_PREPROCESSING } from '../src/image/types.js';
 import { nodeBackend } from '../src/runtime/node.js';
 import { IMAGES, ROOT, runCli, SHARED } from './support/shared.js';
 
@@ -50,6 +51,34 @@ async function screenshots(view: string): Promise<void> {
   await page.setViewportSize(PHONE);
   await page.screenshot({ path: join(ARTIFACTS, `web-${view}-390x844.png`), fullPage: true });
   await page.setViewportSize(WIDE);
+}
+
+/** What the model sees of an image file on the CLI: decoded, resized and centre-cropped, as RGB bytes. */
+async function cliCrop(file: string | Uint8Array): Promise<Uint8Array> {
+  const p = IMAGENET_PREPROCESSING;
+  return centerCrop(resizeShorterSide(await decodeImage(file), p.resize), p.crop).data;
+}
+
+/**
+ * Of the pixels an overlay visibly colours (RGB change over 60), the fraction whose four neighbours are coloured too:
+ * about 0.1 for per-pixel speckle, 0.7 to 0.9 for maps that read as regions (measured on the 25 samples' saliency).
+ */
+function coherence(image: number[], shown: number[], size = 224): number {
+  const strong = Array.from({ length: size * size }, (_, i) => {
+    let d = 0;
+    for (let c = 0; c < 3; c++) d += Math.abs(shown[i * 4 + c] - image[i * 4 + c]);
+    return d > 60;
+  });
+  let count = 0;
+  let inner = 0;
+  for (let y = 1; y < size - 1; y++)
+    for (let x = 1; x < size - 1; x++) {
+      const i = y * size + x;
+      if (!strong[i]) continue;
+      count++;
+      if (strong[i - 1] && strong[i + 1] && strong[i - size] && strong[i + size]) inner++;
+    }
+  return inner / Math.max(1, count);
 }
 
 /** The input canvas and another canvas as RGBA bytes. */
@@ -150,6 +179,15 @@ test('a saliency overlay is drawn with non-uniform heat, and the opacity slider 
   assert.ok(Math.max(...change) > 100, 'the strongest attribution is clearly coloured');
   assert.ok(strong > 0.001 && strong < 0.9, `heat covers part of the image, not all or none (${strong})`);
   assert.ok(new Set(change).size > 50, 'many levels of heat');
+  // Readable by default: the heat forms regions, not speckle (smoothing off shows the speckle it replaces).
+  const byDefault = coherence(image, shown);
+  assert.ok(byDefault > 0.5, `coloured pixels form regions by default (coherence ${byDefault.toFixed(2)})`);
+  await page.uncheck('#attr-smooth');
+  await page.waitForSelector('#panel-attribution[data-state="done"]');
+  const speckle = coherence(image, await canvasPixels(overlay));
+  assert.ok(speckle < 0.3, `unsmoothed, the map is speckle (coherence ${speckle.toFixed(2)})`);
+  await page.check('#attr-smooth');
+  await page.waitForSelector('#panel-attribution[data-state="done"]');
 
   // Opacity 0 shows the image unchanged.
   await page.fill('#attr-opacity', '0');
@@ -324,6 +362,143 @@ test('class visualization pauses, resumes and stops', async () => {
   assert.match((await page.textContent('#cv-result')) ?? '', new RegExp(`^Stopped at iteration ${last}\\.`));
   assert.equal(await page.isEnabled('#cv-start'), true);
   assert.equal(await page.isDisabled('#cv-stop'), true);
+});
+
+test('the page decodes as the CLI does: ICC profiles ignored, CMYK within one level', async () => {
+  // The hyena carries an sRGB profile and the chiton an Adobe RGB one; the CMYK hyena has real black ink (libvips's
+  // profile conversion), which Chromium converts with truncation where PIL rounds.
+  const cmyk = await sharp(join(IMAGES, 'n02117135_hyena.JPEG')).toColourspace('cmyk').jpeg().toBuffer();
+  const cases: { name: string; bytes: Buffer; maxDiff: number }[] = [
+    { name: 'n02117135_hyena.JPEG', bytes: readFileSync(join(IMAGES, 'n02117135_hyena.JPEG')), maxDiff: 0 },
+    { name: 'n01955084_chiton.JPEG', bytes: readFileSync(join(IMAGES, 'n01955084_chiton.JPEG')), maxDiff: 0 },
+    { name: 'hyena-cmyk.jpg', bytes: cmyk, maxDiff: 1 },
+  ];
+  for (const c of cases) {
+    await page.setInputFiles('#file', { name: c.name, mimeType: 'image/jpeg', buffer: c.bytes });
+    await page.waitForFunction(
+      (name) =>
+        document.querySelector('#input-name')?.textContent === name &&
+        document.querySelector('#top5')?.getAttribute('data-state') === 'done',
+      c.name,
+      LONG,
+    );
+    const shown = await canvasPixels('#input-canvas');
+    const expected = await cliCrop(c.bytes);
+    let worst = 0;
+    for (let i = 0, j = 0; j < expected.length; i += 4, j += 3)
+      for (let k = 0; k < 3; k++) worst = Math.max(worst, Math.abs(shown[i + k] - expected[j + k]));
+    assert.ok(worst <= c.maxDiff, `${c.name}: page and CLI pixels differ by up to ${worst}`);
+  }
+});
+
+test('the sample strip says how many samples there are, and that it scrolls only when some are out of sight', async () => {
+  const count = await page.$$eval('#samples button', (b) => b.length);
+  assert.ok(count >= 2, `the shipped samples are in the strip (${count})`);
+  const hint = async () => (await page.textContent('#samples-hint')) ?? '';
+  const strip = () =>
+    page.$eval('#samples', (el) => ({
+      scrollWidth: el.scrollWidth,
+      clientWidth: el.clientWidth,
+      overflow: getComputedStyle(el).overflowX,
+      more: (el as HTMLElement).dataset.more,
+    }));
+  const wide = await strip();
+  assert.ok(wide.scrollWidth <= wide.clientWidth + 1, `${count} samples fit at 1280 px`);
+  assert.equal(await hint(), `${count} samples`, 'no word of scrolling while all fit');
+  assert.equal(wide.more, 'false');
+  // Six samples fit in two rows even at phone width; a strip narrower than its samples must say that it scrolls.
+  await page.$eval('#samples', (el) => ((el as HTMLElement).style.width = '100px'));
+  try {
+    await page.waitForFunction(
+      () => document.querySelector('#samples-hint')?.textContent?.includes('scroll'),
+      undefined,
+      LONG,
+    );
+    assert.equal(await hint(), `${count} samples · scroll sideways for more →`);
+    const narrow = await strip();
+    assert.ok(narrow.scrollWidth > narrow.clientWidth, 'more samples than fit in 100 px');
+    assert.equal(narrow.overflow, 'scroll', 'a scrollbar is always shown');
+    assert.equal(narrow.more, 'true', 'the right edge fades while samples are out of sight');
+    await page.$eval('#samples', (el) => el.scrollTo({ left: el.scrollWidth }));
+    await page.waitForSelector('#samples[data-more="false"]');
+    await page.$eval('#samples', (el) => el.scrollTo({ left: 0 }));
+    await page.waitForSelector('#samples[data-more="true"]');
+  } finally {
+    await page.$eval('#samples', (el) => ((el as HTMLElement).style.width = ''));
+  }
+  await page.waitForFunction(() => document.querySelector('#samples-hint')?.textContent?.endsWith('samples'));
+});
+
+test('an invalid target clears the previous fooling result and says why', async () => {
+  await page.click('#tab-fooling');
+  await page.fill('#fool-target', 'stingray');
+  await page.fill('#fool-max', '3');
+  await page.click('#fool-run');
+  await page.waitForSelector('#panel-fooling[data-state="done"]', LONG);
+  assert.notEqual(await page.textContent('#fool-result'), '', 'a result to go stale');
+  await page.fill('#fool-target', 'stingrayy');
+  await page.click('#fool-run');
+  await page.waitForSelector('#panel-fooling[data-state="invalid"]');
+  assert.match((await page.textContent('#fool-progress')) ?? '', /stingrayy/);
+  assert.equal(await page.textContent('#fool-result'), '', 'no old result under the message');
+  for (const id of ['#fool-image', '#fool-diff'])
+    assert.ok(
+      (await canvasPixels(id)).every((v) => v === 0),
+      `${id} is blank`,
+    );
+  await page.fill('#fool-max', '100');
+  await screenshots('invalid-target');
+});
+
+test('a failed upload clears the old image and everything about it, and Fool waits for a new image', async () => {
+  await page.click('#tab-attribution');
+  await page.waitForSelector('#attr-grid canvas[data-method="saliency"]', { state: 'attached' });
+  await page.setInputFiles('#file', {
+    name: 'broken.jpg',
+    mimeType: 'image/jpeg',
+    buffer: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00]),
+  });
+  await page.waitForSelector('#top5[data-state="error"]', { ...LONG, state: 'attached' });
+  assert.match((await page.textContent('#input-name')) ?? '', /^broken\.jpg: not an image/);
+  assert.ok(
+    (await canvasPixels('#input-canvas')).every((v) => v === 0),
+    'the old image is gone',
+  );
+  assert.equal(await page.$$eval('#top5 li', (lis) => lis.length), 0);
+  assert.equal(await page.$$eval('#attr-grid canvas', (cs) => cs.length), 0, 'no map of the old image');
+  assert.equal(await page.isDisabled('#attr-class'), true);
+  assert.match((await page.textContent('#attr-status')) ?? '', /^No image to explain/);
+  await screenshots('failed-upload');
+  await page.click('#tab-fooling');
+  assert.equal(await page.isDisabled('#fool-run'), true, 'nothing to fool');
+  assert.match((await page.textContent('#fool-progress')) ?? '', /^No image to fool/);
+  for (const id of ['#fool-original', '#fool-image', '#fool-diff'])
+    assert.ok(
+      (await canvasPixels(id)).every((v) => v === 0),
+      `${id} is blank`,
+    );
+  await screenshots('failed-upload-fooling');
+  // A new image brings everything back.
+  await page.click('[data-sample="n02441942_weasel.JPEG"]');
+  await page.waitForSelector('#top5[data-state="done"]', LONG);
+  assert.equal(await page.isEnabled('#fool-run'), true);
+  await page.click('#tab-attribution');
+});
+
+test('refused class-visualization settings leave no stale counter', async () => {
+  await page.click('#tab-classviz');
+  await page.fill('#cv-iterations', '100000');
+  await page.dispatchEvent('#cv-iterations', 'change');
+  await page.click('#cv-start');
+  await page.waitForSelector('#panel-classviz[data-state="invalid"]');
+  assert.match(
+    (await page.textContent('#cv-result')) ?? '',
+    /Iterations: expected a whole number from 1 to 2000/,
+  );
+  const status = (await page.textContent('#cv-status')) ?? '';
+  assert.doesNotMatch(status, /100000/);
+  assert.match(status, /^Iteration 0 \/ \d+$/);
+  await page.fill('#cv-iterations', '100');
 });
 
 test('asked for WebGPU where there is none, the page falls back to WASM and says so', async () => {

@@ -43,6 +43,22 @@ export class GraphBuilder {
     return this.op(opType, inputs, attrs)[0];
   }
 
+  /** Appends a copy of `node` (same operator, domain and attributes) reading `inputs`; returns its first output. */
+  like(node: onnx.NodeProto, inputs: string[]): string {
+    const out = this.fresh(node.opType);
+    this.nodes.push(
+      onnx.NodeProto.create({
+        opType: node.opType,
+        domain: node.domain,
+        name: this.fresh(`${node.opType}_node`),
+        input: inputs,
+        output: [out],
+        attribute: node.attribute,
+      }) as onnx.NodeProto,
+    );
+    return out;
+  }
+
   /** A constant of the gradient float type. */
   constFloat(values: ArrayLike<number>, dims: number[] = [values.length]): string {
     const data = this.floatType === 'float32' ? Float32Array.from(values) : Float64Array.from(values);

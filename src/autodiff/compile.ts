@@ -3,9 +3,12 @@ import { GraphView } from '../onnx/graph.js';
 import { cloneModel, ModelError, onnx } from '../onnx/proto.js';
 import { dataTypeCode, toNumbers } from '../onnx/tensor-proto.js';
 import { GraphBuilder } from './builder.js';
+import { canonize } from './canonizers.js';
+import { assignRules } from './composite.js';
 import { emitHead, headNeedsLabels } from './heads.js';
 import { checkGradientOpset } from './opset.js';
 import { gradientRules } from './rules/index.js';
+import { emitRule } from './rules/modified.js';
 import type { GradientSpec, ObjectiveHead, RuleContext, TensorInfo } from './types.js';
 
 /** A compiled gradient graph and the names of what it takes and gives. */
@@ -49,8 +52,10 @@ export const NO_GRADIENT: ReadonlySet<string> = new Set(['Constant', 'ConstantOf
 
 /**
  * Builds a model that outputs the original outputs plus the gradient of `Σ seed ⊙ d<seed>` with respect to
- * each wrt tensor, written in ordinary ONNX operators. `info` gives every tensor's type and dims at the
- * shapes to compile for (and values of integer tensors), e.g. from a probe run of the forward model.
+ * each wrt tensor, written in ordinary ONNX operators; with a composite, each node's backward is the rule the
+ * composite gives it (after the composite's canonizers have rewritten the forward graph). `info` gives every
+ * tensor's type and dims at the shapes to compile for (and values of integer tensors), e.g. from a probe run of the
+ * forward model.
  */
 export function compileGradient(
   source: onnx.ModelProto,
@@ -60,18 +65,20 @@ export function compileGradient(
   checkGradientOpset(source);
   const model = cloneModel(source);
   const graph = model.graph;
+  const sourceView = new GraphView(source.graph);
+  const seeds = spec.seeds ?? (spec.objective ? [] : [sourceView.outputs[0]]);
+  const wrt = spec.wrt ?? [sourceView.inputs[0]];
+  const expose = spec.expose ?? [];
+  const headLogits = spec.objective && (spec.objective.logits ?? sourceView.outputs[0]);
+  const starts = headLogits ? [...seeds, headLogits] : seeds;
+  const added = canonize(graph, spec.composite?.canonizers ?? [], new Set([...starts, ...wrt, ...expose]));
   const view = new GraphView(graph);
   const names = view.tensorNames();
-  const seeds = spec.seeds ?? (spec.objective ? [] : [view.outputs[0]]);
-  const wrt = spec.wrt ?? [view.inputs[0]];
-  const expose = spec.expose ?? [];
-  const headLogits = spec.objective && (spec.objective.logits ?? view.outputs[0]);
-  const starts = headLogits ? [...seeds, headLogits] : seeds;
   for (const t of [...starts, ...wrt, ...expose]) {
     if (!names.has(t)) throw new ModelError(`gradient spec: the model has no tensor named '${t}'`);
   }
   const infoOf = (name: string): TensorInfo => {
-    const i = info.get(name);
+    const i = info.get(name) ?? added.get(name);
     if (!i) throw new ModelError(`no shape information for tensor '${name}'`);
     return i;
   };
@@ -101,6 +108,8 @@ export function compileGradient(
     (n) => n.input.some((i) => active.has(i)) && n.output.some((o) => active.has(o) && needed.has(o)),
   );
   const missing = onPath.find((n) => !gradientRules[n.opType]);
+  const needsOf = (n: onnx.NodeProto) => n.input.map((i) => active.has(i));
+  const rules = spec.composite ? assignRules(onPath, spec.composite, needsOf) : new Map();
   if (missing) {
     throw new ModelError(
       `${missing.opType} node '${missing.name}': operator ${missing.opType} has no gradient rule in netvis`,
@@ -136,8 +145,7 @@ export function compileGradient(
       attrs: new Attributes(node),
       b,
       grads,
-      needs: node.input.map((i) => active.has(i)),
-      relu: spec.relu ?? 'standard',
+      needs: needsOf(node),
       dims: (name) => infoOf(name).dims,
       values: (name) => {
         const i = infoOf(name);
@@ -150,7 +158,8 @@ export function compileGradient(
         return node.output[index];
       },
     };
-    const inputGrads = gradientRules[node.opType](ctx);
+    const rule = rules.get(node);
+    const inputGrads = rule ? emitRule(ctx, rule) : gradientRules[node.opType](ctx);
     node.input.forEach((inp, i) => {
       const g = inputGrads[i];
       if (g !== undefined && ctx.needs[i]) addPart(inp, g);

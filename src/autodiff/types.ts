@@ -1,10 +1,60 @@
 import type { Attributes } from '../onnx/attributes.js';
 import type { onnx } from '../onnx/proto.js';
-import type { ElementType, TypedData } from '../onnx/tensor-proto.js';
+import type { TensorInfo } from '../onnx/shape-inference.js';
 import type { GraphBuilder } from './builder.js';
 
-/** How gradients pass back through ReLU: autograd's rule, guided backprop's, or the deconvnet's. */
-export type ReluRule = 'standard' | 'guided' | 'deconvnet';
+export type { TensorInfo };
+
+/**
+ * A backward rule for one node in place of its operator's gradient (Zennit's rules; each kind's definition is in
+ * the file that emits it). Stabilised denominators are z + stabilizer·sign(z), with sign(0) = +1, as Zennit's.
+ *
+ * - `gradient`: the operator's true gradient (what unmatched nodes get).
+ * - `guided`, `deconvnet` (rules/guided.ts): ReLU as guided backprop / the deconvnet pass gradients.
+ * - `pass` (rules/lrp.ts): relevance passes an elementwise layer unchanged.
+ * - `epsilon`, `gamma`, `z-plus`, `alpha-beta`, `z-box`, `flat`, `w-square` (rules/lrp.ts): LRP rules for Conv, Gemm
+ *   and MatMul with a constant weight. `z-box` takes the lowest and highest input values, one per input channel
+ *   (or one for all).
+ * - `norm` (rules/lrp.ts): relevance split in proportion to each input's share of the output (average pools, sums).
+ * - `rescale` (rules/deeplift.ts): DeepLIFT's rescale rule; the batch must hold the inputs then their references.
+ */
+export type Rule =
+  | { kind: 'gradient' }
+  | { kind: 'guided' }
+  | { kind: 'deconvnet' }
+  | { kind: 'pass' }
+  | { kind: 'epsilon'; epsilon: number }
+  | { kind: 'gamma'; gamma: number; stabilizer: number }
+  | { kind: 'z-plus'; stabilizer: number }
+  | { kind: 'alpha-beta'; alpha: number; beta: number; stabilizer: number }
+  | { kind: 'z-box'; low: readonly number[]; high: readonly number[]; stabilizer: number }
+  | { kind: 'flat'; stabilizer: number }
+  | { kind: 'w-square'; stabilizer: number }
+  | { kind: 'norm'; stabilizer: number }
+  | { kind: 'rescale' };
+
+/** One line of a composite: the nodes it selects (every condition given must hold) get `rule`. */
+export interface RuleMapping {
+  /** ONNX operator types. Default: every operator the rule applies to. */
+  ops?: readonly string[];
+  /** Layer paths (`features.0` selects every node named under it, as torch.onnx names them) or node names. */
+  layers?: readonly string[];
+  /** Only the first selected node on the backward path, in graph order (Zennit's first-layer map). */
+  first?: boolean;
+  rule: Rule;
+}
+
+/** Graph rewrites a composite makes before its rules apply: `merge-batch-norm` folds BatchNormalization into the Conv or Gemm before it. */
+export type Canonizer = 'merge-batch-norm';
+
+/**
+ * Which backward rule each node gets (Zennit's composites): the first mapping that selects a node and whose rule
+ * applies to it decides; nodes no mapping selects get their true gradient.
+ */
+export interface Composite {
+  rules: readonly RuleMapping[];
+  canonizers?: readonly Canonizer[];
+}
 
 /**
  * A loss on N×K logits compiled into the graph ("objective head"): the graph outputs its value per row and feeds
@@ -54,15 +104,8 @@ export interface GradientSpec {
   wrt?: string[];
   /** Inner tensors whose forward values become extra outputs (under their own names). */
   expose?: string[];
-  /** Backward rule for Relu nodes; default `standard`. */
-  relu?: ReluRule;
-}
-
-/** Static facts about one tensor at the shapes the graph is compiled for; `value` for integer tensors. */
-export interface TensorInfo {
-  type: ElementType;
-  dims: number[];
-  value?: TypedData;
+  /** The backward rules; default: every node's true gradient. */
+  composite?: Composite;
 }
 
 /** What a gradient rule sees of the node it differentiates. */
@@ -74,7 +117,6 @@ export interface RuleContext {
   grads: (string | undefined)[];
   /** Whether each input needs a gradient. */
   needs: boolean[];
-  relu: ReluRule;
   dims(name: string): number[];
   /** Values of a constant integer (or small float) tensor, as numbers. */
   values(name: string): number[];

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { decodeImage } from '../image/decode.js';
 import { encodePng } from '../image/encode.js';
@@ -6,7 +7,7 @@ import type { RgbImage } from '../image/types.js';
 import type { AttackResult } from '../methods/adversarial/attack.js';
 import { argmaxRows } from '../methods/common.js';
 import type { Classifier } from '../model/classifier.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { planOutputs } from './outputs.js';
 
 /** A file name for each input's adversarial image in --save-adversarial, unique within the run. */
 export function fileStems(paths: readonly string[]): string[] {
@@ -56,8 +57,14 @@ export async function checkRounded(
   let file: string | undefined;
   if (dir) {
     file = join(dir, `${stem}.adversarial.png`);
-    await writeFileAtomic(join(dir, `${stem}.original.png`), await encodePng(crop));
-    await writeFileAtomic(file, await encodePng(image));
+    const original = join(dir, `${stem}.original.png`);
+    // The folder was planned (checked) with the command's outputs; it is made at the first image written.
+    await mkdir(dir, { recursive: true });
+    const files = await planOutputs([
+      { flag: '--save-adversarial', path: original, format: 'png' },
+      { flag: '--save-adversarial', path: file, format: 'png' },
+    ]);
+    await files.write({ [original]: await encodePng(crop), [file]: await encodePng(image) });
     image = await decodeImage(file);
   }
   const predicted = argmaxRows(await classifier.logits(imageToTensor(image, classifier.preprocessing)))[0];

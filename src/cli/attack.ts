@@ -28,14 +28,18 @@ import { UsageError } from './errors.js';
 import { imageInputs } from './image-inputs.js';
 import {
   classifierFrom,
-  finiteNumber,
+  nonNegativeNumber,
+  numberFlag,
+  planOutputs,
   positiveInt,
+  positiveNumber,
   printJson,
   progressBar,
+  type OutputSet,
+  seedFlag,
   withInterrupt,
   withModelOptions,
   withProgressOption,
-  writeOutputs,
   type ModelFlags,
   type ProgressFlags,
 } from './shared.js';
@@ -228,8 +232,6 @@ async function runAttack(
   }
 }
 
-const num = (flag: string) => finiteNumber(flag);
-
 /** `netvis attack IMAGE... --method M`: adversarial examples, or one universal perturbation for all the images. */
 export function attackCommand(): Command {
   return withProgressOption(
@@ -247,10 +249,14 @@ export function attackCommand(): Command {
         .addOption(
           new Option(
             '--eps <n>',
-            'budget ε in --units (L∞, or L2 for pgd-l2 or with --norm l2; universal: ξ, default 10)',
-          ).argParser(num('--eps')),
+            'budget ε ≥ 0 in --units (L∞, or L2 for pgd-l2 or with --norm l2; universal: ξ, default 10)',
+          ).argParser(nonNegativeNumber('--eps')),
         )
-        .addOption(new Option('--step-size <n>', 'step length α in --units').argParser(num('--step-size')))
+        .addOption(
+          new Option('--step-size <n>', 'step length α > 0 in --units').argParser(
+            positiveNumber('--step-size'),
+          ),
+        )
         .addOption(
           new Option(
             '--steps <n>',
@@ -284,17 +290,21 @@ export function attackCommand(): Command {
           new Option('--version <name>', "autoattack: 'standard' or 'rand'").choices(['standard', 'rand']),
         )
         .addOption(
-          new Option('--seed <n>', 'seed of random starts, squares and orders')
+          new Option('--seed <n>', 'seed of random starts, squares and orders (an integer)')
             .default(0)
-            .argParser(num('--seed')),
+            .argParser(seedFlag()),
         )
         .option('--no-random-start', 'pgd, pgd-l2: start at the original image')
         .addOption(
-          new Option('--candidates <n>', 'deepfool: classes considered').argParser(
-            positiveInt('--candidates'),
+          new Option('--candidates <n>', 'deepfool: classes considered (at least 2)').argParser(
+            numberFlag('--candidates', { integer: true, min: 2 }),
           ),
         )
-        .addOption(new Option('--confidence <k>', 'cw: logit margin κ').argParser(num('--confidence')))
+        .addOption(
+          new Option('--confidence <k>', 'cw: logit margin κ ≥ 0').argParser(
+            nonNegativeNumber('--confidence'),
+          ),
+        )
         .addOption(
           new Option('--binary-steps <n>', 'cw: values of c tried').argParser(positiveInt('--binary-steps')),
         )
@@ -324,15 +334,27 @@ export function attackCommand(): Command {
         throw new UsageError(`${name} does not apply to --method ${flags.method}`);
     }
     const inputs = await imageInputs(args);
+    const outputs = await planOutputs(
+      [
+        { flag: '-o', path: flags.output, format: 'png' },
+        ...(flags.perturbation
+          ? [{ flag: '--perturbation', path: flags.perturbation, format: 'npy' as const }]
+          : []),
+      ],
+      flags.saveAdversarial ? { flag: '--save-adversarial', path: flags.saveAdversarial } : undefined,
+    );
     const classifier = await classifierFrom(flags);
     try {
+      if (flags.candidates !== undefined && flags.candidates > classifier.numClasses)
+        throw new UsageError(`--candidates must be at most the model's ${classifier.numClasses} classes`);
       if (flags.method === 'universal')
         await universal(
           classifier,
           inputs.map((i) => i.path),
           flags,
+          outputs,
         );
-      else await adversarial(classifier, inputs, flags.method, flags);
+      else await adversarial(classifier, inputs, flags.method, flags, outputs);
     } finally {
       await classifier.dispose();
     }
@@ -364,6 +386,7 @@ async function adversarial(
   inputs: Awaited<ReturnType<typeof imageInputs>>,
   method: Exclude<Method, 'universal'>,
   flags: AttackFlags,
+  outputs: OutputSet,
 ): Promise<void> {
   const paths = inputs.map((i) => i.path);
   const target = flags.target === undefined ? undefined : classifier.labels.resolve(flags.target).index;
@@ -402,7 +425,7 @@ async function adversarial(
       `${TITLES[flags.method]}\n${name(r.predicted)}`,
     );
   });
-  await writeOutputs({ [flags.output]: await gridFigure(rows) });
+  await outputs.write({ [flags.output]: await gridFigure(rows) });
   const cls = (i: number) => ({ index: i, name: name(i) });
   const summary = {
     method: flags.method,
@@ -460,7 +483,12 @@ function attackRow(original: RgbImage, adv: RgbImage, originalCaption: string, a
   ];
 }
 
-async function universal(classifier: Classifier, paths: string[], flags: AttackFlags): Promise<void> {
+async function universal(
+  classifier: Classifier,
+  paths: string[],
+  flags: AttackFlags,
+  outputs: OutputSet,
+): Promise<void> {
   const p = classifier.preprocessing;
   const { tensor } = await loadImageBatch(paths, p);
   const heldOutPaths = flags.heldOut ? (await imageInputs(flags.heldOut)).map((i) => i.path) : [];
@@ -493,7 +521,7 @@ async function universal(classifier: Classifier, paths: string[], flags: AttackF
   });
   const files: Record<string, Uint8Array> = { [flags.output]: await gridFigure(rows) };
   if (flags.perturbation) files[flags.perturbation] = encodeNpy(v, result.perturbation.dims);
-  await writeOutputs(files);
+  await outputs.write(files);
   const summary = {
     method: 'universal',
     norm: result.norm,

@@ -1,104 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { Command, Option } from 'commander';
-import { loadImageBatch } from '../image/load.js';
+import { imageBatch, readImages } from '../image/load.js';
 import type { RgbImage } from '../image/types.js';
-import { deconvnet } from '../methods/attribution/deconvnet.js';
-import { gradCamPlusPlus } from '../methods/attribution/gradcam-plus-plus.js';
-import { gradCam } from '../methods/attribution/gradcam.js';
-import { guidedBackprop } from '../methods/attribution/guided-backprop.js';
-import { guidedGradCam } from '../methods/attribution/guided-gradcam.js';
-import { inputXGradient } from '../methods/attribution/input-x-gradient.js';
-import { integratedGradients, type IntegrationRule } from '../methods/attribution/integrated-gradients.js';
-import { occlusion } from '../methods/attribution/occlusion.js';
-import { saliency } from '../methods/attribution/saliency.js';
-import { smoothGrad } from '../methods/attribution/smoothgrad.js';
-import { channelSum, resolveTargets, type AttributionOptions } from '../methods/attribution/support.js';
-import { varGrad } from '../methods/attribution/vargrad.js';
+import {
+  ATTRIBUTION_METHODS,
+  type AttributionMethodEntry,
+  METHOD_FAMILIES,
+  attributionMethod,
+  methodsFor,
+  methodsInGridOrder,
+  type MethodFamily,
+  type MethodSettings,
+} from '../methods/attribution/registry.js';
+import { channelSum, resolveTargets } from '../methods/attribution/support.js';
 import type { Classifier } from '../model/classifier.js';
 import { COLORMAP_NAMES, type ColormapName, type SignMode } from '../render/colormap.js';
 import { methodGrid, type MapStyle, type MethodRow } from '../render/method-grid.js';
 import type { ReportSection } from '../render/report.js';
 import type { Tensor } from '../tensor.js';
-import { encodeNpy } from '../util/npy.js';
+import { decodeNpy, encodeNpy, NpyError } from '../util/npy.js';
 import { UsageError } from './errors.js';
 import {
   mapStats,
   classifierFrom,
   finiteNumber,
+  planOutputs,
   positiveInt,
   printJson,
   progressBar,
   withInterrupt,
   withModelOptions,
   withProgressOption,
-  writeOutputs,
   type ModelFlags,
   type ProgressFlags,
 } from './shared.js';
 
-/** The methods `netvis attribute --method` knows, in the order of the comparison grid. */
-export const ATTRIBUTION_METHODS = [
-  'saliency',
-  'smoothgrad',
-  'vargrad',
-  'ig',
-  'input-x-gradient',
-  'guided-backprop',
-  'deconvnet',
-  'gradcam',
-  'gradcam++',
-  'guided-gradcam',
-  'occlusion',
-] as const;
-
-/** One of `ATTRIBUTION_METHODS`. */
-export type AttributionMethod = (typeof ATTRIBUTION_METHODS)[number];
-
-const TITLES: Record<AttributionMethod, string> = {
-  saliency: 'Saliency',
-  smoothgrad: 'SmoothGrad',
-  vargrad: 'VarGrad',
-  ig: 'Integrated Gradients',
-  'input-x-gradient': 'Input × Gradient',
-  'guided-backprop': 'Guided Backprop',
-  deconvnet: 'Deconvnet',
-  gradcam: 'Grad-CAM',
-  'gradcam++': 'Grad-CAM++',
-  'guided-gradcam': 'Guided Grad-CAM',
-  occlusion: 'Occlusion',
-};
-
-// How each method's map is drawn unless told otherwise: magnitudes in 'hot'; the CAMs over the image, as their
-// paper shows them; occlusion signed (red: hiding the region lowers the score, blue: raises it).
-const STYLES: Record<AttributionMethod, MapStyle> = {
-  saliency: {},
-  smoothgrad: {},
-  vargrad: {},
-  ig: {},
-  'input-x-gradient': {},
-  'guided-backprop': {},
-  deconvnet: {},
-  gradcam: { overlay: true, sign: 'positive' },
-  'gradcam++': { overlay: true, sign: 'positive' },
-  'guided-gradcam': {},
-  occlusion: { sign: 'all' },
-};
-
-/** The method settings the CLI and the report pass on; each has the method's own default. */
-export interface MethodSettings extends AttributionOptions {
-  layer?: string;
-  samples?: number;
-  noiseLevel?: number;
-  steps?: number;
-  baseline?: 'black' | 'blur' | 'uniform';
-  rule?: IntegrationRule;
-  window?: number;
-  stride?: number;
-  seed?: number;
-}
-
 /** One method's maps for a batch, and what to report about each image. */
 export interface MethodRun {
-  method: AttributionMethod;
+  method: string;
   title: string;
   /** N×3×H×W or N×H×W as the method returns them. */
   maps: Tensor;
@@ -109,76 +49,18 @@ export interface MethodRun {
   notes: string[];
 }
 
-/** Runs one attribution method on a batch for fixed labels. */
+/** Runs one registered attribution method on a batch for fixed labels. */
 export async function runMethod(
   classifier: Classifier,
-  method: AttributionMethod,
+  method: string,
   images: Tensor,
   labels: number[],
   settings: MethodSettings,
 ): Promise<MethodRun> {
-  const run = (maps: Tensor, details = labels.map(() => ({})), notes = labels.map(() => '')): MethodRun => ({
-    method,
-    title: TITLES[method],
-    maps,
-    style: STYLES[method],
-    details,
-    notes,
-  });
-  const { layer, samples, noiseLevel, steps, baseline, rule, window, stride, seed, ...common } = settings;
-  switch (method) {
-    case 'saliency':
-      return run(
-        (await saliency(classifier, images, labels, { batchSize: common.batchSize, signal: common.signal }))
-          .maps,
-      );
-    case 'smoothgrad':
-      return run(
-        (await smoothGrad(classifier, images, labels, { ...common, samples, noiseLevel, seed })).maps,
-      );
-    case 'vargrad':
-      return run((await varGrad(classifier, images, labels, { ...common, samples, noiseLevel, seed })).maps);
-    case 'ig': {
-      const r = await integratedGradients(classifier, images, labels, {
-        ...common,
-        steps,
-        baseline,
-        rule,
-        seed,
-      });
-      return run(
-        r.maps,
-        r.gaps.map((gap, i) => ({ completenessGap: gap, baselineScore: r.baselineScores[i] })),
-        r.gaps.map((gap) => `gap ${(gap * 100).toFixed(1)}%`),
-      );
-    }
-    case 'input-x-gradient':
-      return run((await inputXGradient(classifier, images, labels, common)).maps);
-    case 'guided-backprop':
-      return run((await guidedBackprop(classifier, images, labels, common)).maps);
-    case 'deconvnet':
-      return run((await deconvnet(classifier, images, labels, common)).maps);
-    case 'gradcam':
-    case 'gradcam++':
-    case 'guided-gradcam': {
-      const fn = { gradcam: gradCam, 'gradcam++': gradCamPlusPlus, 'guided-gradcam': guidedGradCam }[method];
-      const r = await fn(classifier, images, labels, { ...common, layer });
-      const [, h, w] = r.layerMaps.dims;
-      return run(
-        r.maps,
-        labels.map(() => ({ layer: r.layer, layerSize: [h, w] })),
-        labels.map(() => `${r.layer}, ${h}×${w}`),
-      );
-    }
-    case 'occlusion': {
-      const r = await occlusion(classifier, images, labels, { ...common, window, stride });
-      return run(
-        r.maps,
-        labels.map(() => ({ positions: r.positions })),
-        labels.map(() => ''),
-      );
-    }
-  }
+  const entry = attributionMethod(method);
+  if (!entry) throw new UsageError(`unknown attribution method '${method}'`);
+  const out = await entry.run(classifier, images, labels, settings);
+  return { method, title: entry.title, style: { ...entry.display }, ...out };
 }
 
 /** A display map per image (N×H×W): channels summed, as absolute values for sign 'absolute' (the default). */
@@ -226,15 +108,21 @@ export function comparisonGrid(
 }
 
 /** The methods named by `--method` (a name, a comma-separated list, or 'all'). */
-export function parseMethods(value: string): AttributionMethod[] {
-  if (value === 'all') return [...ATTRIBUTION_METHODS];
+export function parseMethods(value: string): string[] {
+  if (value === 'all') return methodsInGridOrder().map((m) => m.name);
   const names = value.split(',').map((s) => s.trim());
   for (const name of names)
-    if (!(ATTRIBUTION_METHODS as readonly string[]).includes(name))
+    if (!attributionMethod(name))
       throw new UsageError(
-        `--method: unknown method '${name}'; expected ${ATTRIBUTION_METHODS.join(', ')} or all`,
+        `--method: unknown method '${name}'; expected ${ATTRIBUTION_METHODS.map((m) => m.name).join(', ')} or all`,
       );
-  return names as AttributionMethod[];
+  return names;
+}
+
+/** The methods `--method` names for `classifier`: for 'all', those that can explain it (attention methods need attention). */
+export async function selectMethods(value: string, classifier: Classifier): Promise<string[]> {
+  if (value !== 'all') return parseMethods(value);
+  return (await methodsFor(classifier)).map((m) => m.name);
 }
 
 /** Targets from `--target` for `count` images: one for all or one per image; undefined for the predicted classes. */
@@ -245,20 +133,59 @@ export function targetsFrom(flag: string[] | undefined, count: number): string[]
   return flag.length === 1 ? new Array<string>(count).fill(flag[0]) : flag;
 }
 
-interface AttributeFlags extends ModelFlags, ProgressFlags, StyleFlags {
+interface AttributeFlags extends ModelFlags, ProgressFlags, StyleFlags, MethodFlags {
   method: string;
   target?: string[];
-  layer?: string;
-  samples?: number;
-  noiseLevel?: number;
-  steps?: number;
-  baseline?: 'black' | 'blur' | 'uniform';
-  rule?: IntegrationRule;
-  window?: number;
-  stride?: number;
-  batchSize?: number;
-  seed?: number;
   output: string;
+  json?: boolean;
+  saveMaps?: string;
+}
+
+/**
+ * The `--save-maps` files: per run its maps as float32 .npy (N×3×H×W or N×H×W at the input's resolution, before any
+ * colormap or clipping) and a JSON sidecar saying what they are; `path` itself for one method, else `path` with
+ * `-METHOD` before `.npy` for each.
+ */
+export function savedMaps(
+  path: string,
+  runs: MethodRun[],
+  images: string[],
+  labels: { index: number; name: string }[],
+  options: Record<string, unknown>,
+): Record<string, Uint8Array | string> {
+  const files: Record<string, Uint8Array | string> = {};
+  for (const run of runs) {
+    const base = savedMapsStem(path, runs.length, run.method);
+    const entry = attributionMethod(run.method)!;
+    const layer = run.details[0]?.layer;
+    files[`${base}.npy`] = encodeNpy(run.maps.data, run.maps.dims);
+    files[`${base}.json`] = `${JSON.stringify(
+      {
+        maps: basename(`${base}.npy`),
+        dtype: 'float32',
+        shape: run.maps.dims,
+        layout: run.maps.dims.length === 4 ? 'N×C×H×W' : 'N×H×W',
+        method: run.method,
+        title: run.title,
+        family: entry.family,
+        paper: entry.paper,
+        images,
+        labels,
+        ...(layer !== undefined && { layer }),
+        options,
+        details: run.details,
+      },
+      null,
+      2,
+    )}\n`;
+  }
+  return files;
+}
+
+/** The `--save-maps` file name without `.npy` for `method` when `count` methods run: `path`'s, or with `-METHOD` added. */
+export function savedMapsStem(path: string, count: number, method: string): string {
+  const stem = path.replace(/\.npy$/i, '');
+  return count === 1 ? stem : `${stem}-${method}`;
 }
 
 /** Adds the method settings shared by `attribute` and `evaluate`. */
@@ -270,12 +197,22 @@ export function withMethodOptions(cmd: Command): Command {
     )
     .option(
       '--layer <path>',
-      'Grad-CAM layer by module path or tensor name (default: the last spatial layer)',
+      'CAM layer by module path or tensor name (default: the last spatial layer before the classifier)',
     )
     .addOption(
-      new Option('--samples <n>', 'SmoothGrad/VarGrad noisy samples (default 25)').argParser(
-        positiveInt('--samples'),
+      new Option(
+        '--samples <n>',
+        'samples: SmoothGrad/VarGrad noisy copies (default 25), GradientSHAP points (50), KernelSHAP/LIME model runs (500)',
+      ).argParser(positiveInt('--samples')),
+    )
+    .addOption(
+      new Option('--masks <n>', 'RISE random masks per image (default 4000)').argParser(
+        positiveInt('--masks'),
       ),
+    )
+    .option(
+      '--feature-mask <file.npy>',
+      'KernelSHAP/LIME features: integer labels H×W (or N×H×W) in the input resolution (default: SLIC superpixels, about 50)',
     )
     .addOption(
       new Option(
@@ -289,11 +226,10 @@ export function withMethodOptions(cmd: Command): Command {
       ),
     )
     .addOption(
-      new Option('--baseline <kind>', 'Integrated Gradients baseline (default black)').choices([
-        'black',
-        'blur',
-        'uniform',
-      ]),
+      new Option(
+        '--baseline <kind>',
+        "Integrated Gradients' baseline, DeepLIFT's reference (default black)",
+      ).choices(['black', 'blur', 'uniform']),
     )
     .addOption(
       new Option('--rule <rule>', 'Integrated Gradients quadrature (default gauss-legendre)').choices([
@@ -308,23 +244,86 @@ export function withMethodOptions(cmd: Command): Command {
       new Option('--stride <px>', 'occlusion stride (default 16)').argParser(positiveInt('--stride')),
     )
     .addOption(
+      new Option('--head-fusion <how>', 'attention rollout: merge heads by (default mean)').choices([
+        'mean',
+        'max',
+        'min',
+      ]),
+    )
+    .addOption(
+      new Option(
+        '--discard-ratio <f>',
+        'attention rollout: fraction of smallest attention weights dropped per layer, in [0, 1) (default 0)',
+      ).argParser(finiteNumber('--discard-ratio')),
+    )
+    .addOption(
       new Option('--batch-size <n>', 'inputs per model run (bounds memory)').argParser(
         positiveInt('--batch-size'),
       ),
     )
-    .addOption(new Option('--seed <n>', 'seed of the noise (default 0)').argParser(finiteNumber('--seed')));
+    .addOption(
+      new Option('--seed <n>', 'seed of every random draw: noise, samples, masks (default 0)').argParser(
+        finiteNumber('--seed'),
+      ),
+    );
 }
 
-/** The method settings from parsed flags. */
-export function settingsFrom(flags: Omit<MethodSettings, 'onStep' | 'signal'>): MethodSettings {
-  const { layer, samples, noiseLevel, steps, baseline, rule, window, stride, batchSize, seed } = flags;
-  return { layer, samples, noiseLevel, steps, baseline, rule, window, stride, batchSize, seed };
+/** Method flags as parsed: the settings, with the feature mask still a file name. */
+export type MethodFlags = Omit<MethodSettings, 'onStep' | 'signal' | 'featureMask'> & {
+  featureMask?: string;
+};
+
+/** A feature mask file for images of `dims` (N×3×H×W): H×W, 1×H×W or N×H×W integers. Throws an NpyError naming the file. */
+function readFeatureMask(path: string, dims: number[]): Tensor {
+  const [n, , h, w] = dims;
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new NpyError(
+      `--feature-mask ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
+  }
+  const array = decodeNpy(bytes, path);
+  const d = array.dims.length === 2 ? [1, ...array.dims] : array.dims;
+  if (d.length !== 3 || d[1] !== h || d[2] !== w || (d[0] !== 1 && d[0] !== n))
+    throw new NpyError(
+      `${path}: a feature mask of shape (${array.dims.join(', ')}), expected (${h}, ${w}) or (${n}, ${h}, ${w}) for these images`,
+    );
+  if (!array.data.every(Number.isInteger))
+    throw new NpyError(`${path}: feature mask values must be integers (labels)`);
+  return { data: Float32Array.from(array.data), dims: d };
+}
+
+/** The method settings from parsed flags, for images of `dims` (reads `--feature-mask`). */
+export function settingsFrom(flags: MethodFlags, dims: number[]): MethodSettings {
+  const { layer, samples, noiseLevel, steps, baseline, rule, window, stride, batchSize, seed, masks } = flags;
+  const { headFusion, discardRatio } = flags;
+  if (discardRatio !== undefined && !(discardRatio >= 0 && discardRatio < 1))
+    throw new UsageError(`--discard-ratio must be in [0, 1), got ${discardRatio}`);
+  const featureMask = flags.featureMask === undefined ? undefined : readFeatureMask(flags.featureMask, dims);
+  return {
+    layer,
+    samples,
+    noiseLevel,
+    steps,
+    baseline,
+    rule,
+    window,
+    stride,
+    batchSize,
+    seed,
+    headFusion,
+    discardRatio,
+    masks,
+    featureMask,
+  };
 }
 
 /** Runs `methods` one after another with a progress bar each and an abort signal. */
 export async function runMethods(
   classifier: Classifier,
-  methods: AttributionMethod[],
+  methods: string[],
   images: Tensor,
   labels: number[],
   settings: MethodSettings,
@@ -352,53 +351,167 @@ export async function runMethods(
   return runs;
 }
 
-// The report's settings: fewer samples and path points than the defaults, so the whole report stays quick.
-const REPORT_SETTINGS: MethodSettings = { samples: 10, steps: 20, window: 32, stride: 16 };
+// The report's settings: fewer samples, path points, coalitions and masks than the defaults, so that the whole report
+// stays quick; the text says so.
+export const REPORT_SETTINGS: Record<string, MethodSettings> = {
+  smoothgrad: { samples: 10 },
+  vargrad: { samples: 10 },
+  ig: { steps: 20 },
+  'gradient-shap': { samples: 20 },
+  'kernel-shap': { samples: 100 },
+  lime: { samples: 100 },
+  rise: { masks: 250 },
+};
 
-/** The report's attribution section: every method side by side on its images, as `attribution.png`. */
+const FAMILY_TITLES: Record<MethodFamily, string> = {
+  gradient: 'Gradient methods',
+  cam: 'Class activation maps',
+  relevance: 'Relevance propagation',
+  perturbation: 'Perturbation methods',
+  attention: 'Attention',
+};
+
+/**
+ * The methods `netvis report` compares by default: each family's cheap ones, so the report stays quick (Score-CAM's
+ * forward pass per channel, Ablation-CAM, VarGrad, GradientSHAP, LIME and the rest come with `--methods all`).
+ */
+export const REPORT_METHODS = [
+  'saliency',
+  'smoothgrad',
+  'ig',
+  'input-x-gradient',
+  'guided-backprop',
+  'gradcam',
+  'gradcam++',
+  'layercam',
+  'eigencam',
+  'fullgrad',
+  'lrp-epsilon-plus-flat',
+  'deeplift',
+  'occlusion',
+  'kernel-shap',
+  'rise',
+  'rollout',
+  'attention-grad',
+];
+
+/**
+ * The methods `netvis report --methods VALUE` runs on `classifier`, in grid order: 'default' (REPORT_METHODS, those
+ * registered and usable on the model), 'all' (every method that can explain it), or a comma-separated list.
+ */
+export async function reportMethods(
+  value: string,
+  classifier: Classifier,
+): Promise<AttributionMethodEntry[]> {
+  const usable = await methodsFor(classifier);
+  if (value === 'all') return usable;
+  const wanted = value === 'default' ? REPORT_METHODS : parseMethods(value);
+  return usable.filter((m) => wanted.includes(m.name));
+}
+
+/** The figure file of a family's grid in the report. */
+export const reportFigure = (family: MethodFamily): string => `attribution-${family}.png`;
+
+/**
+ * The report's attribution section: `entries` (from reportMethods) on its images, one grid per family
+ * (`reportFigure(family)`); `onMethod` is called as each method starts.
+ */
 export async function attributionReportSection(
   classifier: Classifier,
+  entries: AttributionMethodEntry[],
   images: Tensor,
   crops: RgbImage[],
   labels: number[],
   signal: AbortSignal,
+  onMethod: (index: number, entry: AttributionMethodEntry) => void = () => {},
 ): Promise<{ section: ReportSection; files: Record<string, Uint8Array>; summary: Record<string, unknown> }> {
   const runs: MethodRun[] = [];
-  for (const method of ATTRIBUTION_METHODS)
-    runs.push(await runMethod(classifier, method, images, labels, { ...REPORT_SETTINGS, signal }));
+  for (const [i, m] of entries.entries()) {
+    onMethod(i, m);
+    runs.push(await runMethod(classifier, m.name, images, labels, { ...REPORT_SETTINGS[m.name], signal }));
+  }
   const captions = labels.map((l) => classifier.labels.name(l));
-  const png = await comparisonGrid(crops, captions, runs, { clip: 99 });
-  const gaps = runs.find((r) => r.method === 'ig')!.details.map((d) => Math.abs(d.completenessGap as number));
-  const layer = runs.find((r) => r.method === 'gradcam')!.details[0].layer as string;
-  const worstGap = (Math.max(...gaps) * 100).toFixed(1);
+  const files: Record<string, Uint8Array> = {};
+  const figures: ReportSection['figures'] = [];
+  for (const family of METHOD_FAMILIES) {
+    const inFamily = runs.filter((_, i) => entries[i].family === family);
+    if (!inFamily.length) continue;
+    const src = reportFigure(family);
+    files[src] = await comparisonGrid(crops, captions, inFamily, { clip: 99 });
+    const named = entries
+      .filter((e) => e.family === family)
+      .map((e) => `${e.title} (${e.paper})`)
+      .join(', ');
+    figures.push({
+      src,
+      alt: `Each image followed by its maps from ${inFamily.length} ${FAMILY_TITLES[family].toLowerCase()}`,
+      caption: `${FAMILY_TITLES[family]}. Per image: the image and its class, then ${named}.`,
+    });
+  }
+  const gaps = runs.find((r) => r.method === 'ig')?.details.map((d) => Math.abs(d.completenessGap as number));
+  const layer = runs.find((r) => typeof r.details[0]?.layer === 'string')?.details[0].layer as
+    string | undefined;
+  const attention = runs.find((r) => r.method === 'rollout')?.details[0].layers as string[] | undefined;
+  const ran = new Set(entries.map((e) => e.name));
+  // What the report runs with fewer samples than the method's default, in words, for the methods it ran.
+  const lighter: [string, string][] = [
+    ['smoothgrad', 'SmoothGrad 10 noisy samples (noise 15% of the image range) instead of 25'],
+    ['vargrad', 'VarGrad 10 noisy samples instead of 25'],
+    [
+      'ig',
+      `Integrated Gradients 20 Gauss-Legendre points instead of 50 (completeness gap at most ${
+        gaps ? (Math.max(...gaps) * 100).toFixed(1) : '?'
+      }% here)`,
+    ],
+    ['gradient-shap', 'GradientSHAP 20 points instead of 50'],
+    ['kernel-shap', 'KernelSHAP 100 model runs on about 50 SLIC superpixels instead of 500'],
+    ['lime', 'LIME 100 model runs instead of 500'],
+    ['rise', 'RISE 250 masks instead of 4000'],
+  ];
+  const lightened = lighter.filter(([name]) => ran.has(name)).map(([, text]) => text);
+  const text = [
+    `The same images and classes explained by ${entries.length} methods, one figure per family (each method's ` +
+      'paper in the caption)' +
+      (entries.some((e) => e.family === 'relevance')
+        ? ", LRP's under relevance propagated back layer by layer by its rules (Zennit's composites)."
+        : '.') +
+      (layer
+        ? ` The class activation maps use ${layer}, the last spatial layer before the classifier, found in the graph.`
+        : '') +
+      (attention
+        ? ` For this transformer, the attention maps read its ${attention.length} attention layers: Attention Rollout, ` +
+          'the attention flowing into the class token, and gradient-weighted attention, the same flow weighted by the ' +
+          'gradient of the class score.'
+        : '') +
+      ' `netvis report --methods all` adds the slower ones (Score-CAM, Ablation-CAM, LIME, …); `netvis attribute` runs any method with its full defaults.',
+    (lightened.length ? `To keep the report quick: ${lightened.join('; ')}. ` : '') +
+      (ran.has('occlusion') ? 'Occlusion slides a 32-pixel mean-colour square every 16 pixels. ' : '') +
+      'Pixel maps are absolute values summed over the colour channels and clipped at their 99th percentile; class ' +
+      'activation maps and RISE are blended on the image; LRP, occlusion, KernelSHAP and LIME are signed (red: the ' +
+      'region supports the class, blue: it speaks against it).',
+  ].join('\n\n');
   return {
-    files: { 'attribution.png': png },
-    summary: { methods: [...ATTRIBUTION_METHODS], gradCamLayer: layer, igMaxGap: Math.max(...gaps) },
-    section: {
-      title: 'Attribution methods compared',
-      text:
-        'The same images and classes explained by eleven methods: the saliency map above; SmoothGrad (Smilkov et al. ' +
-        '2017) and VarGrad (Adebayo et al. 2018), the mean and the variance of the gradient over noisy copies; ' +
-        'Integrated Gradients (Sundararajan et al. 2017) from a black image; Input × Gradient; Guided Backprop ' +
-        '(Springenberg et al. 2015) and the Deconvnet (Zeiler & Fergus 2014), the gradient with their ReLU rules; ' +
-        `Grad-CAM (Selvaraju et al. 2017) and Grad-CAM++ (Chattopadhyay et al. 2018) at ${layer}, the last spatial ` +
-        'layer before the classifier, found in the graph; Guided Grad-CAM; and Occlusion (Zeiler & Fergus 2014).\n\n' +
-        'To keep the report quick, SmoothGrad and VarGrad use 10 noisy samples (noise 15% of the image range) instead ' +
-        `of 25, and Integrated Gradients 20 Gauss-Legendre points instead of 50 (completeness gap at most ${worstGap}% ` +
-        'here); occlusion slides a 32-pixel mean-colour square every 16 pixels. The other pixel maps are absolute values summed over ' +
-        'the colour channels and clipped at their 99th percentile; the Grad-CAMs are blended on the image, and ' +
-        'occlusion is signed (red: hiding the region lowers the score, blue: raises it).',
-      figures: [
-        {
-          src: 'attribution.png',
-          alt: 'Each image followed by its maps from eleven attribution methods',
-          caption:
-            'Per image: the image and its class, then Saliency, SmoothGrad, VarGrad, Integrated Gradients, ' +
-            'Input × Gradient, Guided Backprop, Deconvnet, Grad-CAM, Grad-CAM++, Guided Grad-CAM and Occlusion.',
-        },
-      ],
+    files,
+    summary: {
+      methods: entries.map((e) => e.name),
+      ...(layer && { camLayer: layer }),
+      ...(gaps && { igMaxGap: Math.max(...gaps) }),
     },
+    section: { title: 'Attribution methods compared', text, figures },
   };
+}
+
+/** The methods by family, each with its title and paper, for `--help`. */
+function methodsHelp(): string {
+  const lines = ['', 'Methods (--method NAME):'];
+  const width = Math.max(...ATTRIBUTION_METHODS.map((m) => m.name.length));
+  for (const family of METHOD_FAMILIES) {
+    const entries = methodsInGridOrder().filter((m) => m.family === family);
+    if (!entries.length) continue;
+    lines.push(`  ${FAMILY_TITLES[family]}:`);
+    for (const m of entries) lines.push(`    ${m.name.padEnd(width)}  ${m.title} (${m.paper})`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** `netvis attribute IMAGE... --method M`: attribution maps of one or more methods as a figure. */
@@ -413,7 +526,7 @@ export function attributeCommand(): Command {
           .argument('<images...>', 'JPEG, PNG or WebP files, or .npy preprocessed 1×3×H×W tensors')
           .option(
             '--method <name>',
-            `${ATTRIBUTION_METHODS.join('|')}, a comma-separated list, or all`,
+            `${ATTRIBUTION_METHODS.map((m) => m.name).join('|')}, a comma-separated list, or all`,
             'saliency',
           ),
       )
@@ -437,37 +550,54 @@ export function attributeCommand(): Command {
             finiteNumber('--alpha'),
           ),
         )
+        .option('-o, --output <file>', 'PNG figure to write', 'attribution.png')
         .option(
-          '-o, --output <file>',
-          "PNG figure to write, or FILE.npy for one method's raw maps (float32, N×3×H×W or N×H×W)",
-          'attribution.png',
+          '--save-maps <file.npy>',
+          'also write the raw maps as NumPy float32 (N×3×H×W or N×H×W, before colormap and clipping) with a JSON sidecar; one file per method (FILE-METHOD.npy) when several',
         )
-        .option('--json', 'print per-image labels, scores, map statistics and method details as JSON'),
+        .option('--json', 'print per-image labels, scores, map statistics and method details as JSON')
+        .addHelpText('after', methodsHelp),
     ),
   ).action(async (images: string[], flags: AttributeFlags) => {
-    const methods = parseMethods(flags.method);
+    parseMethods(flags.method);
     const targets = targetsFrom(flags.target, images.length);
-    const raw = flags.output.toLowerCase().endsWith('.npy');
-    if (raw && methods.length !== 1)
-      throw new UsageError(`-o ${flags.output}: a .npy file holds one method's maps; give one --method`);
     if (!(flags.clip > 0 && flags.clip <= 100))
       throw new UsageError(`--clip must be in (0, 100], got ${flags.clip}`);
     if (flags.alpha !== undefined && !(flags.alpha >= 0 && flags.alpha <= 1))
       throw new UsageError(`--alpha must be in [0, 1], got ${flags.alpha}`);
     if (flags.noiseLevel !== undefined && flags.noiseLevel < 0)
       throw new UsageError(`--noise-level must be ≥ 0, got ${flags.noiseLevel}`);
+    if (flags.saveMaps !== undefined && !/\.npy$/i.test(flags.saveMaps))
+      throw new UsageError(`--save-maps: give a file name ending in .npy, got '${flags.saveMaps}'`);
+    const decoded = await readImages(images);
     const classifier = await classifierFrom(flags);
     try {
-      const { tensor, crops } = await loadImageBatch(images, classifier.preprocessing);
+      const methods = await selectMethods(flags.method, classifier);
+      const mapStems = flags.saveMaps
+        ? methods.map((m) => savedMapsStem(flags.saveMaps!, methods.length, m))
+        : [];
+      const outputs = await planOutputs([
+        { flag: '-o', path: flags.output, format: 'png' },
+        ...mapStems.flatMap((stem) => [
+          { flag: '--save-maps', path: `${stem}.npy`, format: 'npy' as const },
+          { flag: '--save-maps', path: `${stem}.json`, format: 'json' as const },
+        ]),
+      ]);
+      const { tensor, crops } = imageBatch(decoded, classifier.preprocessing);
+      const settings = settingsFrom(flags, tensor.dims);
       const { labels, scores } = await resolveTargets(classifier, tensor, targets, 16, 'attribute');
       const runs = await withInterrupt((signal) =>
-        runMethods(classifier, methods, tensor, labels, settingsFrom(flags), flags, signal),
+        runMethods(classifier, methods, tensor, labels, settings, flags, signal),
       );
       const captions = labels.map((l) => classifier.labels.name(l));
-      const figure = raw
-        ? encodeNpy(runs[0].maps.data, runs[0].maps.dims)
-        : await comparisonGrid(crops, captions, runs, flags);
-      await writeOutputs({ [flags.output]: figure });
+      const png = await comparisonGrid(crops, captions, runs, flags);
+      const options = Object.fromEntries(
+        Object.entries({ ...settings, featureMask: flags.featureMask }).filter(([, v]) => v !== undefined),
+      );
+      const named = labels.map((index, i) => ({ index, name: captions[i] }));
+      const saved = flags.saveMaps ? savedMaps(flags.saveMaps, runs, images, named, options) : {};
+      await outputs.write({ [flags.output]: png, ...saved });
+      const mapFiles = Object.keys(saved).filter((f) => f.endsWith('.npy'));
       const display = runs.map((r) => displayMaps(r, flags.sign));
       const rows = images.map((image, i) => ({
         image,
@@ -477,11 +607,13 @@ export function attributeCommand(): Command {
           runs.map((r, m) => [r.method, { map: mapStats(display[m][i]), ...r.details[i] }]),
         ),
       }));
-      if (flags.json) printJson({ output: flags.output, methods, images: rows });
+      if (flags.json)
+        printJson({ output: flags.output, ...(flags.saveMaps && { maps: mapFiles }), methods, images: rows });
       else {
         const layers = [...new Set(runs.flatMap((r) => r.details.map((d) => d.layer).filter(Boolean)))];
-        const note = layers.length ? ` (Grad-CAM layer ${layers.join(', ')})` : '';
-        process.stdout.write(`wrote ${flags.output}${note}\n`);
+        const note = layers.length ? ` (CAM layer ${layers.join(', ')})` : '';
+        const maps = mapFiles.length ? `; maps in ${mapFiles.join(', ')} with JSON sidecars` : '';
+        process.stdout.write(`wrote ${flags.output}${note}${maps}\n`);
       }
     } finally {
       await classifier.dispose();

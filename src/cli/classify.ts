@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { loadImageBatch } from '../image/load.js';
+import { imageBatch, readImages } from '../image/load.js';
 import { softmaxRows } from '../methods/common.js';
 import { classifierFrom, positiveInt, printJson, withModelOptions, type ModelFlags } from './shared.js';
 
@@ -26,9 +26,10 @@ export function classifyCommand(): Command {
       )
       .option('--json', 'print one JSON array on stdout'),
   ).action(async (images: string[], flags: ClassifyFlags) => {
+    const decoded = await readImages(images);
     const classifier = await classifierFrom(flags);
     try {
-      const { tensor } = await loadImageBatch(images, classifier.preprocessing);
+      const { tensor } = imageBatch(decoded, classifier.preprocessing);
       const probs = softmaxRows(await classifier.logits(tensor));
       const k = classifier.numClasses;
       const results: Classification[] = images.map((image, i) => {

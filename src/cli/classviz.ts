@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { encodePng } from '../image/encode.js';
 import { deprocess } from '../image/preprocess.js';
 import type { RgbImage } from '../image/types.js';
 import {
@@ -11,15 +12,19 @@ import { encodeGif } from '../render/animation.js';
 import { classVisualizationFigure } from '../render/figure.js';
 import {
   classifierFrom,
-  finiteNumber,
+  nonNegativeNumber,
+  numberFlag,
+  planOutputs,
   positiveInt,
+  positiveNumber,
   printJson,
   progressBar,
+  seedFlag,
   withInterrupt,
   withModelOptions,
   withProgressOption,
-  writeOutputs,
   type ModelFlags,
+  type PlannedOutput,
   type ProgressFlags,
 } from './shared.js';
 
@@ -34,6 +39,7 @@ interface ClassvizFlags extends ModelFlags, ProgressFlags {
   maxJitter: number;
   showEvery: number;
   output: string;
+  frames?: string;
   gif?: string;
   json?: boolean;
 }
@@ -73,8 +79,6 @@ export async function renderClassVisualization(
   return { result, figure, allFrames, top1 };
 }
 
-const num = (flag: string) => finiteNumber(flag);
-
 /** `netvis classviz --class CLASS`: an image the model scores as that class, from noise. */
 export function classvizCommand(): Command {
   return withProgressOption(
@@ -90,13 +94,19 @@ export function classvizCommand(): Command {
             .argParser(positiveInt('--iterations')),
         )
         .addOption(
-          new Option('--seed <n>', 'seed of the noise and jitter').default(0).argParser(num('--seed')),
+          new Option('--seed <n>', 'seed of the noise and jitter (an integer)')
+            .default(0)
+            .argParser(seedFlag()),
         )
         .addOption(
-          new Option('--lr <rate>', 'step length (normalised units)').default(25).argParser(num('--lr')),
+          new Option('--lr <rate>', 'step length (normalised units, > 0)')
+            .default(25)
+            .argParser(positiveNumber('--lr')),
         )
         .addOption(
-          new Option('--l2-reg <lambda>', 'λ of the L2 penalty').default(1e-3).argParser(num('--l2-reg')),
+          new Option('--l2-reg <lambda>', 'λ of the L2 penalty (≥ 0)')
+            .default(1e-3)
+            .argParser(nonNegativeNumber('--l2-reg')),
         )
         .addOption(
           new Option('--blur-every <n>', 'blur every n steps')
@@ -104,21 +114,30 @@ export function classvizCommand(): Command {
             .argParser(positiveInt('--blur-every')),
         )
         .addOption(
-          new Option('--blur-sigma <px>', 'Gaussian blur sigma').default(0.5).argParser(num('--blur-sigma')),
+          new Option('--blur-sigma <px>', 'Gaussian blur sigma (> 0)')
+            .default(0.5)
+            .argParser(positiveNumber('--blur-sigma')),
         )
         .addOption(
-          new Option('--max-jitter <px>', 'largest random shift').default(16).argParser(num('--max-jitter')),
+          new Option('--max-jitter <px>', 'largest random shift (whole pixels ≥ 0)')
+            .default(16)
+            .argParser(numberFlag('--max-jitter', { integer: true, min: 0 })),
         )
         .addOption(
-          new Option('--show-every <n>', 'keep a frame every n steps')
+          new Option('--show-every <n>', 'keep a frame for --frames every n steps')
             .default(25)
             .argParser(positiveInt('--show-every')),
         )
-        .option('-o, --output <file>', 'PNG figure of the kept frames', 'classviz.png')
+        .option('-o, --output <file>', 'PNG of the final image (crop×crop pixels)', 'classviz.png')
+        .option('--frames <file>', 'also write a PNG strip of the frames kept (see --show-every)')
         .option('--gif <file>', 'also write an animated GIF of every step')
         .option('--json', 'print the result as JSON'),
     ),
   ).action(async (flags: ClassvizFlags) => {
+    const planned: PlannedOutput[] = [{ flag: '-o', path: flags.output, format: 'png' }];
+    if (flags.frames) planned.push({ flag: '--frames', path: flags.frames, format: 'png' });
+    if (flags.gif) planned.push({ flag: '--gif', path: flags.gif, format: 'gif' });
+    const outputs = await planOutputs(planned);
     const classifier = await classifierFrom(flags);
     try {
       const target = classifier.labels.resolve(flags.class).index;
@@ -138,9 +157,12 @@ export function classvizCommand(): Command {
           onStep: (t, _img, score) => bar.update(t, `score ${score.toFixed(2)}`),
         }),
       ).finally(() => bar.stop());
-      const files: Record<string, Uint8Array> = { [flags.output]: out.figure };
+      const files: Record<string, Uint8Array> = {
+        [flags.output]: await encodePng(deprocess(out.result.image, classifier.preprocessing)[0]),
+      };
+      if (flags.frames) files[flags.frames] = out.figure;
       if (flags.gif) files[flags.gif] = encodeGif(out.allFrames, { delayMs: 80 });
-      await writeOutputs(files);
+      await outputs.write(files);
       const summary = {
         class: { index: target, name: classifier.labels.name(target) },
         iterations: flags.iterations,

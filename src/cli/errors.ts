@@ -3,13 +3,38 @@ import { ClassLookupError } from '../model/labels.js';
 import { DownloadError } from '../model/download.js';
 import { ModelNotFoundError } from '../model/find.js';
 import { ModelError } from '../onnx/proto.js';
+import { DatabaseError, DatasetError, QueueError, TaskError } from '../runner/errors.js';
+import { NpyError } from '../util/npy.js';
 
 /** A mistake in how the command was called: printed without a stack trace, exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const EXPECTED = [UsageError, ImageError, ClassLookupError, ModelNotFoundError, ModelError, DownloadError];
+/** An output file that could not be written (disk full, folder removed meanwhile, ...): exit code 1. */
+export class OutputError extends Error {
+  override name = 'OutputError';
+}
+
+const EXPECTED = [
+  UsageError,
+  OutputError,
+  ImageError,
+  ClassLookupError,
+  ModelNotFoundError,
+  ModelError,
+  DownloadError,
+  DatasetError,
+  DatabaseError,
+  QueueError,
+  TaskError,
+  NpyError,
+];
+
+/** An interrupt after which the command kept what it had finished; the message says what and where. */
+export class InterruptedError extends Error {
+  override name = 'AbortError';
+}
 
 /** Whether an error is one netvis expects (bad input) rather than a bug. */
 export function isExpected(err: unknown): boolean {

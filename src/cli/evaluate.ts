@@ -1,28 +1,33 @@
 import { Command, Option } from 'commander';
-import { loadImageBatch } from '../image/load.js';
+import { imageBatch, readImages } from '../image/load.js';
 import { channelSum, resolveTargets } from '../methods/attribution/support.js';
 import {
   perturbationCurves,
   type PerturbationMetric,
   type PerturbationResult,
 } from '../methods/evaluation/deletion-insertion.js';
-import { modelRandomization, type RandomizationResult } from '../methods/evaluation/randomization.js';
+import {
+  modelRandomization,
+  RANDOMIZATION_THRESHOLD,
+  type RandomizationResult,
+} from '../methods/evaluation/randomization.js';
 import { Random } from '../methods/random.js';
 import type { Tensor } from '../tensor.js';
 import {
   parseMethods,
   runMethod,
+  selectMethods,
   settingsFrom,
   targetsFrom,
   withMethodOptions,
-  type AttributionMethod,
-  type MethodSettings,
+  type MethodFlags,
 } from './attribute.js';
 import { UsageError } from './errors.js';
 import {
   classifierFrom,
   positiveInt,
   printJson,
+  printTable,
   progressBar,
   withInterrupt,
   withModelOptions,
@@ -34,7 +39,7 @@ import {
 const CHECKS = ['deletion', 'insertion', 'randomization'] as const;
 type Check = (typeof CHECKS)[number];
 
-interface EvaluateFlags extends ModelFlags, ProgressFlags, Omit<MethodSettings, 'onStep' | 'signal'> {
+interface EvaluateFlags extends ModelFlags, ProgressFlags, MethodFlags {
   method: string;
   check: string;
   target?: string[];
@@ -78,21 +83,23 @@ export function evaluateCommand(): Command {
         .option('--json', 'print curves, AUCs and correlations per image as JSON'),
     ),
   ).action(async (images: string[], flags: EvaluateFlags) => {
-    const methods = parseMethods(flags.method);
+    parseMethods(flags.method);
     const checks = flags.check.split(',').map((s) => s.trim()) as Check[];
     for (const c of checks)
       if (!CHECKS.includes(c))
         throw new UsageError(`--check: unknown check '${c}'; expected ${CHECKS.join(', ')}`);
     const targets = targetsFrom(flags.target, images.length);
+    const decoded = await readImages(images);
     const classifier = await classifierFrom(flags);
     try {
-      const { tensor } = await loadImageBatch(images, classifier.preprocessing);
+      const methods = await selectMethods(flags.method, classifier);
+      const { tensor } = imageBatch(decoded, classifier.preprocessing);
       const { labels } = await resolveTargets(classifier, tensor, targets, 16, 'evaluate');
       const [n, , h, w] = tensor.dims;
-      const settings = settingsFrom(flags);
+      const settings = settingsFrom(flags, tensor.dims);
       const results: Record<string, Partial<Record<Check, PerturbationResult | RandomizationResult>>> = {};
       await withInterrupt(async (signal) => {
-        const explain = async (method: AttributionMethod, c = classifier, x = tensor, l = labels) =>
+        const explain = async (method: string, c = classifier, x = tensor, l = labels) =>
           channelSum((await runMethod(c, method, x, l, { ...settings, signal })).maps, true);
         const curves = checks.filter((c): c is PerturbationMetric => c !== 'randomization');
         const entries: [string, () => Promise<Tensor>][] = methods.map((m) => [m, () => explain(m)]);
@@ -114,7 +121,7 @@ export function evaluateCommand(): Command {
             results[name].randomization = await modelRandomization(
               classifier,
               tensor,
-              (c, x, l) => explain(name as AttributionMethod, c, x, l),
+              (c, x, l) => explain(name, c, x, l),
               {
                 target: labels,
                 layers: flags.layers,
@@ -139,7 +146,9 @@ export function evaluateCommand(): Command {
             {
               ...(del && { deletion: { meanAuc: mean(del.auc), auc: del.auc, curves: del.curves } }),
               ...(ins && { insertion: { meanAuc: mean(ins.auc), auc: ins.auc, curves: ins.curves } }),
-              ...(rnd && { randomization: { steps: rnd.steps, flagged: rnd.flagged } }),
+              ...(rnd && {
+                randomization: { steps: rnd.steps, flagged: rnd.flagged, threshold: RANDOMIZATION_THRESHOLD },
+              }),
             },
           ];
         }),
@@ -156,7 +165,13 @@ export function evaluateCommand(): Command {
         return;
       }
       const lines = [
-        ['method', 'deletion AUC ↓', 'insertion AUC ↑', 'randomization ρ (down to layer)', 'flagged'],
+        [
+          'method',
+          'deletion AUC ↓',
+          'insertion AUC ↑',
+          'randomization ρ (down to layer)',
+          `flagged (ρ ≥ ${RANDOMIZATION_THRESHOLD})`,
+        ],
       ];
       for (const [name, s] of Object.entries(summary)) {
         const last = s.randomization?.steps.at(-1);
@@ -168,15 +183,13 @@ export function evaluateCommand(): Command {
           s.randomization ? `${s.randomization.flagged.filter(Boolean).length}/${n}` : '',
         ]);
       }
-      const widths = lines[0].map((_, c) => Math.max(...lines.map((l) => l[c].length)));
-      for (const l of lines)
-        process.stdout.write(
-          `${l
-            .map((v, c) => v.padEnd(widths[c]))
-            .join('  ')
-            .trimEnd()}\n`,
-        );
+      printTable(lines);
       process.stdout.write(`(mean over ${n} image${n === 1 ? '' : 's'}; --json for per-image curves)\n`);
+      if (checks.includes('randomization'))
+        process.stdout.write(
+          `flagged: images whose map, after randomising the layers, still has Spearman ρ ≥ ${RANDOMIZATION_THRESHOLD} with ` +
+            "the trained model's map: it does not depend on what those layers learned (fails the sanity check)\n",
+        );
     } finally {
       await classifier.dispose();
     }

@@ -14,13 +14,17 @@ import { UsageError } from './errors.js';
 import {
   classifierFrom,
   finiteNumber,
+  nonNegativeNumber,
+  numberFlag,
+  planOutputs,
   positiveInt,
+  positiveNumber,
   printJson,
   progressBar,
+  seedFlag,
   withInterrupt,
   withModelOptions,
   withProgressOption,
-  writeOutputs,
   type ModelFlags,
   type ProgressFlags,
 } from './shared.js';
@@ -30,7 +34,7 @@ interface FeaturevizFlags extends ModelFlags, ProgressFlags {
   channel?: number;
   neuron?: boolean;
   class?: string;
-  grid?: number;
+  grid?: Grid;
   batch: number;
   diversity?: number;
   param: ParameterizationName;
@@ -46,14 +50,25 @@ interface FeaturevizFlags extends ModelFlags, ProgressFlags {
   json?: boolean;
 }
 
-const TILES_PER_ROW = 8;
+// All images of a run are one batch: its memory grows with their count.
+const MAX_IMAGES = 64;
 
-function nonNegativeInt(flag: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be an integer ≥ 0, got '${value}'`);
-    return n;
-  };
+/** Rows × columns of a --grid of channels, filled row by row. */
+interface Grid {
+  rows: number;
+  cols: number;
+}
+
+/** `--grid ROWSxCOLS` (e.g. 2x4) or `N` (N×N), at most MAX_IMAGES channels. */
+function gridFlag(value: string): Grid {
+  const m = /^\s*(\d+)\s*(?:[x×]\s*(\d+))?\s*$/i.exec(value);
+  const rows = m ? Number(m[1]) : NaN;
+  const cols = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!(rows >= 1 && cols >= 1 && rows * cols <= MAX_IMAGES))
+    throw new UsageError(
+      `--grid must be ROWSxCOLS (e.g. 2x4) or N for N×N, with 1 to ${MAX_IMAGES} channels in all, got '${value}'`,
+    );
+  return { rows, cols };
 }
 
 // The objectives the flags ask for, one per image.
@@ -70,13 +85,11 @@ function objectivesFrom(flags: FeaturevizFlags): Objective[] {
   if (flags.grid !== undefined) {
     if (flags.channel !== undefined) throw new UsageError('give --channel or --grid, not both');
     if (flags.batch !== 1) throw new UsageError('--batch does not go with --grid');
-    return Array.from({ length: flags.grid }, (_, c) => one(c));
+    return Array.from({ length: flags.grid.rows * flags.grid.cols }, (_, c) => one(c));
   }
   if (flags.channel === undefined) throw new UsageError('--layer needs --channel or --grid');
   return new Array<Objective>(flags.batch).fill(one(flags.channel));
 }
-
-const num = (flag: string) => finiteNumber(flag);
 
 /** `netvis featureviz --layer L --channel C` (or `--class NAME`, `--grid K`): Lucid-style feature visualization. */
 export function featurevizCommand(): Command {
@@ -89,26 +102,27 @@ export function featurevizCommand(): Command {
         .option('--layer <path>', 'layer by module path (e.g. features.9) or tensor name')
         .addOption(
           new Option('--channel <n>', 'channel of --layer to maximise (its mean)').argParser(
-            nonNegativeInt('--channel'),
+            numberFlag('--channel', { integer: true, min: 0 }),
           ),
         )
         .option('--neuron', 'maximise the centre neuron of the channel instead of its mean')
         .option('-c, --class <name|index|wnid>', 'maximise this class logit instead of a layer')
         .addOption(
-          new Option('--grid <k>', 'visualize the first k channels of --layer').argParser(
-            positiveInt('--grid'),
-          ),
+          new Option(
+            '--grid <RxC|N>',
+            `visualize the first R×C channels of --layer, in R rows of C (N: N×N; at most ${MAX_IMAGES})`,
+          ).argParser(gridFlag),
         )
         .addOption(
-          new Option('--batch <n>', 'images of the same objective (see --diversity)')
+          new Option('--batch <n>', `images of the same objective (see --diversity; at most ${MAX_IMAGES})`)
             .default(1)
-            .argParser(positiveInt('--batch')),
+            .argParser(positiveInt('--batch', MAX_IMAGES)),
         )
         .addOption(
           new Option(
             '--diversity <weight>',
             "subtract weight × Lucid's diversity of the batch on --layer (needs --batch 2+)",
-          ).argParser(num('--diversity')),
+          ).argParser(finiteNumber('--diversity')),
         )
         .addOption(
           new Option('--param <name>', 'image parameterization').choices(['fft', 'pixel']).default('fft'),
@@ -118,24 +132,28 @@ export function featurevizCommand(): Command {
         .addOption(
           new Option('--iterations <n>', 'Adam steps').default(256).argParser(positiveInt('--iterations')),
         )
-        .addOption(new Option('--lr <rate>', "Adam's step size").default(0.05).argParser(num('--lr')))
         .addOption(
-          new Option('--seed <n>', 'seed of the start and the transforms')
-            .default(0)
-            .argParser(num('--seed')),
+          new Option('--lr <rate>', "Adam's step size (> 0)").default(0.05).argParser(positiveNumber('--lr')),
         )
         .addOption(
-          new Option('--l2 <lambda>', 'weight of the L2 penalty (about grey)')
+          new Option('--seed <n>', 'seed of the start and the transforms (an integer)')
             .default(0)
-            .argParser(num('--l2')),
+            .argParser(seedFlag()),
         )
         .addOption(
-          new Option('--tv <lambda>', 'weight of the total-variation penalty')
+          new Option('--l2 <lambda>', 'weight of the L2 penalty (about grey, ≥ 0)')
             .default(0)
-            .argParser(num('--tv')),
+            .argParser(nonNegativeNumber('--l2')),
         )
         .addOption(
-          new Option('--blur <lambda>', 'weight of the blur penalty').default(0).argParser(num('--blur')),
+          new Option('--tv <lambda>', 'weight of the total-variation penalty (≥ 0)')
+            .default(0)
+            .argParser(nonNegativeNumber('--tv')),
+        )
+        .addOption(
+          new Option('--blur <lambda>', 'weight of the blur penalty (≥ 0)')
+            .default(0)
+            .argParser(nonNegativeNumber('--blur')),
         )
         .option('-o, --output <file>', 'PNG figure of the visualizations', 'featureviz.png')
         .option('--json', 'print the result as JSON'),
@@ -144,6 +162,7 @@ export function featurevizCommand(): Command {
     const objectives = objectivesFrom(flags);
     if (flags.diversity !== undefined && (flags.layer === undefined || objectives.length < 2))
       throw new UsageError('--diversity needs --layer and a batch of at least 2 (--batch or --grid)');
+    const outputs = await planOutputs([{ flag: '-o', path: flags.output, format: 'png' }]);
     const classifier = await classifierFrom(flags);
     try {
       const name = (i: number) => classifier.labels.name(i);
@@ -152,10 +171,10 @@ export function featurevizCommand(): Command {
         const [channels] = (await layerShapes(classifier, [flags.layer], classifier.preprocessing.crop)).get(
           flags.layer,
         )!;
-        const highest = flags.grid !== undefined ? flags.grid - 1 : flags.channel!;
+        const highest = flags.grid !== undefined ? objectives.length - 1 : flags.channel!;
         if (highest >= channels)
           throw new UsageError(
-            `${flags.grid !== undefined ? `--grid ${flags.grid}` : `--channel ${highest}`}: layer '${flags.layer}' has ${channels} channels (0 to ${channels - 1})`,
+            `${flags.grid !== undefined ? `--grid ${flags.grid.rows}x${flags.grid.cols} (${objectives.length} channels)` : `--channel ${highest}`}: layer '${flags.layer}' has ${channels} channels (0 to ${channels - 1})`,
           );
       }
       const labels = objectives.map((o) => describeObjective(o, name));
@@ -182,10 +201,12 @@ export function featurevizCommand(): Command {
         image,
         caption: `${labels[i]}\n${result.initialObjective[i].toFixed(2)} → ${result.finalObjective[i].toFixed(2)}`,
       }));
-      const rows = Array.from({ length: Math.ceil(tiles.length / TILES_PER_ROW) }, (_, r) =>
-        tiles.slice(r * TILES_PER_ROW, (r + 1) * TILES_PER_ROW),
+      // A grid in its rows and columns; a batch of one objective in rows of 8.
+      const cols = flags.grid?.cols ?? 8;
+      const rows = Array.from({ length: Math.ceil(tiles.length / cols) }, (_, r) =>
+        tiles.slice(r * cols, (r + 1) * cols),
       );
-      await writeOutputs({ [flags.output]: await gridFigure(rows) });
+      await outputs.write({ [flags.output]: await gridFigure(rows) });
       const summary = {
         objectives: labels,
         param: flags.param,

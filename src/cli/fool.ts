@@ -1,18 +1,18 @@
 import { Command, Option } from 'commander';
 import { deprocess } from '../image/preprocess.js';
-import { loadImageBatch } from '../image/load.js';
+import { imageBatch, readImages } from '../image/load.js';
 import { makeFoolingImage } from '../methods/adversarial/fooling.js';
 import { foolingFigure } from '../render/figure.js';
 import {
   classifierFrom,
-  finiteNumber,
+  planOutputs,
   positiveInt,
+  positiveNumber,
   printJson,
   progressBar,
   withInterrupt,
   withModelOptions,
   withProgressOption,
-  writeOutputs,
   type ModelFlags,
   type ProgressFlags,
 } from './shared.js';
@@ -36,7 +36,7 @@ export function foolCommand(): Command {
         .addOption(
           new Option('--lr <rate>', 'step length in normalised units')
             .default(1)
-            .argParser(finiteNumber('--lr')),
+            .argParser(positiveNumber('--lr')),
         )
         .addOption(
           new Option('--max-iterations <n>', 'most gradient steps')
@@ -51,10 +51,12 @@ export function foolCommand(): Command {
         .option('--json', 'print the result as JSON'),
     ),
   ).action(async (image: string, flags: FoolFlags) => {
+    const outputs = await planOutputs([{ flag: '-o', path: flags.output, format: 'png' }]);
+    const decoded = await readImages([image]);
     const classifier = await classifierFrom(flags);
     try {
       const target = classifier.labels.resolve(flags.target).index;
-      const { tensor, crops } = await loadImageBatch([image], classifier.preprocessing);
+      const { tensor, crops } = imageBatch(decoded, classifier.preprocessing);
       const bar = progressBar(flags.maxIterations, 'fooling', flags);
       const result = await withInterrupt((signal) =>
         makeFoolingImage(classifier, tensor, target, {
@@ -71,7 +73,7 @@ export function foolCommand(): Command {
         originalLabel: classifier.labels.name(result.originalPrediction),
         fooledLabel: classifier.labels.name(result.predicted),
       });
-      await writeOutputs({ [flags.output]: png });
+      await outputs.write({ [flags.output]: png });
       const summary = {
         image,
         output: flags.output,

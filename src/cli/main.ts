@@ -8,7 +8,9 @@ import { foolCommand } from './fool.js';
 import { reportCommand } from './report.js';
 import { saliencyCommand } from './saliency.js';
 import { serveCommand } from './serve.js';
-import { isAbort, isExpected, UsageError } from './errors.js';
+import { InterruptedError, isAbort, isExpected, UsageError } from './errors.js';
+import { benchmarkCommand } from './benchmark.js';
+import { workerCommand } from './worker.js';
 import { attackCommand } from './attack.js';
 import { featurevizCommand } from './featureviz.js';
 import { robustnessCommand } from './robustness.js';
@@ -26,7 +28,6 @@ export function program(): Command {
     )
     .version(version)
     .option('--debug', 'show stack traces of errors')
-    .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
       '\nModels are found by name in $NETVIS_MODEL_DIR, the cache ($NETVIS_CACHE, else ~/.cache/netvis), then the ones netvis ships (netvis models list).\nExamples:\n  netvis classify cat.jpg --top 3\n  netvis report --out report/',
@@ -44,12 +45,24 @@ export function program(): Command {
     robustnessCommand(),
     featurevizCommand(),
     modelsCommand(),
+    benchmarkCommand(),
+    workerCommand(),
   ])
     root.addCommand(cmd);
-  root.exitOverride();
-  for (const cmd of root.commands) {
-    cmd.exitOverride();
-    for (const sub of cmd.commands) sub.exitOverride();
+  const all = [root, ...root.commands, ...root.commands.flatMap((c) => c.commands)];
+  for (const cmd of all) {
+    const path = cmd === root ? [] : cmd.parent === root ? [cmd.name()] : [cmd.parent!.name(), cmd.name()];
+    const help = ['netvis', ...path, '--help'].join(' ');
+    // Commander's own errors (unknown option, missing argument) as one line, like netvis's.
+    cmd.exitOverride().configureOutput({
+      outputError: (str, write) =>
+        write(
+          `netvis: ${str
+            .replace(/^error: /, '')
+            .trim()
+            .replace(/\s*\n\s*/g, ' ')} (see ${help})\n`,
+        ),
+    });
   }
   return root;
 }
@@ -63,7 +76,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (isAbort(err)) {
-      process.stderr.write('netvis: interrupted; no output written\n');
+      const kept = err instanceof InterruptedError ? err.message : 'no output written';
+      process.stderr.write(`netvis: interrupted; ${kept}\n`);
       return 130;
     }
     const debug = argv.includes('--debug') || Boolean(process.env.NETVIS_DEBUG);

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { NO_GRADIENT, unsupportedOps } from '../autodiff/compile.js';
 import { gradientRules } from '../autodiff/rules/index.js';
 import type { onnx } from '../onnx/proto.js';
+import { findAttentionLayers } from '../methods/attribution/attention.js';
 import { findCamLayer } from '../methods/attribution/cam.js';
 import { addModel, listModels, removeModel, type ListedModel } from '../model/cache.js';
 import { cacheDir } from '../model/find.js';
@@ -89,6 +90,7 @@ function infoCommand(): Command {
       } catch {
         camLayer = undefined;
       }
+      const attention = await findAttentionLayers(classifier);
       const info = {
         model: classifier.source,
         bytes: (await stat(classifier.source)).size,
@@ -104,6 +106,7 @@ function infoCommand(): Command {
         externalData: report.externalData,
         preprocessing: report.preprocessing,
         gradCamLayer: camLayer ?? null,
+        attentionLayers: attention,
         decisions: describeImport(report),
       };
       if (flags.json) return printJson(info);
@@ -120,6 +123,14 @@ function infoCommand(): Command {
           ? [`without gradient rules off it (shape arithmetic, needs none): ${offPath.join(', ')}`]
           : []),
         `Grad-CAM layer (default): ${camLayer ?? 'none found (no N×C×h×w layer before the classifier)'}`,
+        attention.length
+          ? `attention layers (rollout, attention-grad): ${attention
+              .map(
+                (a) =>
+                  `${a.layer} (${a.heads} heads, ${a.tokens} tokens${a.windows > 1 ? `, ${a.windows} windows` : ''})`,
+              )
+              .join(', ')}`
+          : 'attention layers: none (no Softmax over tokens that weighs values)',
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     } finally {

@@ -1,9 +1,10 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { loadImageBatch } from '../image/load.js';
+import { imageBatch, readImages } from '../image/load.js';
 import { deprocess } from '../image/preprocess.js';
 import { makeFoolingImage } from '../methods/adversarial/fooling.js';
+import { METHOD_FAMILIES } from '../methods/attribution/registry.js';
 import { saliency } from '../methods/attribution/saliency.js';
 import { argmaxRows } from '../methods/common.js';
 import type { Classifier } from '../model/classifier.js';
@@ -12,19 +13,20 @@ import { encodeGif } from '../render/animation.js';
 import { foolingFigure, saliencyFigure } from '../render/figure.js';
 import { renderReportHtml, type ReportSection } from '../render/report.js';
 import { sliceBatch } from '../tensor.js';
-import { attributionReportSection } from './attribute.js';
+import { attributionReportSection, parseMethods, reportFigure, reportMethods } from './attribute.js';
 import { renderClassVisualization } from './classviz.js';
 import { UsageError } from './errors.js';
 import {
   classifierFrom,
+  planOutputs,
   positiveInt,
   printJson,
   progressBar,
   withInterrupt,
   withModelOptions,
   withProgressOption,
-  writeOutputs,
   type ModelFlags,
+  type OutputFormat,
   type ProgressFlags,
 } from './shared.js';
 
@@ -32,6 +34,7 @@ interface ReportFlags extends ModelFlags, ProgressFlags {
   out: string;
   images?: string;
   iterations: number;
+  methods: string;
   json?: boolean;
 }
 
@@ -43,7 +46,13 @@ const CLASSVIZ_CLASSES = ['tarantula', 'electric guitar'];
 /** The first five images of a folder (sorted by name), or the files given. */
 function pickImages(source: string): string[] {
   const path = resolve(source);
-  const files = statSync(path).isDirectory()
+  let folder: boolean;
+  try {
+    folder = statSync(path).isDirectory();
+  } catch {
+    throw new UsageError(`--images ${source}: no such folder or file`);
+  }
+  const files = folder
     ? readdirSync(path)
         .filter((f) => IMAGE_FILE.test(f))
         .sort()
@@ -66,6 +75,19 @@ function labelFromName(classifier: Classifier, file: string): number | undefined
 
 const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
 
+// The report's files besides the attribution grids (one per family of the methods run), in the order they are put in
+// place: index.html last, so a folder with an index is complete.
+const REPORT_FILES: [string, OutputFormat][] = [
+  ['saliency.png', 'png'],
+  ['saliency-overlay.png', 'png'],
+  ['fooling.png', 'png'],
+  ...CLASSVIZ_CLASSES.flatMap((name): [string, OutputFormat][] => [
+    [`classviz-${slug(name)}.png`, 'png'],
+    [`classviz-${slug(name)}.gif`, 'gif'],
+  ]),
+  ['index.html', 'html'],
+];
+
 /** `netvis report`: the CS231n network-visualization lab on sample images, as an HTML report with its figures. */
 export function reportCommand(): Command {
   return withProgressOption(
@@ -84,20 +106,42 @@ export function reportCommand(): Command {
             .default(100)
             .argParser(positiveInt('--iterations')),
         )
+        .option(
+          '--methods <list>',
+          "attribution methods to compare: 'default' (each family's quick ones), 'all', or a comma-separated list (see netvis attribute --help)",
+          'default',
+        )
         .option('--json', 'print a JSON summary instead of text'),
     ),
   ).action(async (flags: ReportFlags) => {
-    const files = pickImages(flags.images ?? sampleImageDir());
+    const source = flags.images ?? sampleImageDir();
+    if (!source) throw new UsageError('no sample images found: pass --images DIR (or set NETVIS_SAMPLES)');
+    const files = pickImages(source);
+    if (flags.methods !== 'default' && flags.methods !== 'all') parseMethods(flags.methods);
+    const out = resolve(flags.out);
+    const plan = (names: [string, OutputFormat][]) =>
+      planOutputs(
+        names.map(([name, format]) => ({ flag: '--out', path: join(out, name), format })),
+        { flag: '--out', path: out },
+      );
+    await plan(REPORT_FILES); // fails at once, before the model loads, for an --out that cannot be written
+    const decoded = await readImages(files);
     const classifier = await classifierFrom(flags);
+    const methods = await reportMethods(flags.methods, classifier);
+    const families = METHOD_FAMILIES.filter((f) => methods.some((m) => m.family === f));
+    const planned = await plan([
+      ...families.map((f): [string, OutputFormat] => [reportFigure(f), 'png']),
+      ...REPORT_FILES,
+    ]);
     const started = Date.now();
-    const totalSteps = 2 + CLASSVIZ_CLASSES.length * flags.iterations;
+    const totalSteps = 2 + methods.length + CLASSVIZ_CLASSES.length * flags.iterations;
     const bar = progressBar(totalSteps, 'report', flags);
     try {
       const outputs: Record<string, Uint8Array | string> = {};
       const sections: ReportSection[] = [];
       const summary: Record<string, unknown> = {};
       await withInterrupt(async (signal) => {
-        const { tensor, crops } = await loadImageBatch(files, classifier.preprocessing);
+        const { tensor, crops } = imageBatch(decoded, classifier.preprocessing);
         const predicted = argmaxRows(await classifier.logits(tensor));
         const labels = files.map((f, i) => labelFromName(classifier, f) ?? predicted[i]);
         const sal = await saliency(classifier, tensor, labels);
@@ -128,8 +172,15 @@ export function reportCommand(): Command {
         summary.saliency = files.map((f, i) => ({ image: f, label: captions[i], score: sal.scores[i] }));
         bar.update(1, 'saliency');
 
-        bar.update(1, 'attribution methods');
-        const attribution = await attributionReportSection(classifier, tensor, crops, labels, signal);
+        const attribution = await attributionReportSection(
+          classifier,
+          methods,
+          tensor,
+          crops,
+          labels,
+          signal,
+          (i, m) => bar.update(1 + i, m.title),
+        );
         Object.assign(outputs, attribution.files);
         sections.push(attribution.section);
         summary.attribution = attribution.summary;
@@ -165,11 +216,11 @@ export function reportCommand(): Command {
           linfPixels: fool.linfPixels,
           l2Pixels: fool.l2Pixels,
         };
-        bar.update(2, 'fooling');
+        bar.update(2 + methods.length, 'fooling');
 
         const figures = [];
         const vizSummary = [];
-        let done = 2;
+        let done = 2 + methods.length;
         for (const name of CLASSVIZ_CLASSES) {
           const target = classifier.labels.resolve(name).index;
           const viz = await renderClassVisualization(classifier, target, {
@@ -220,9 +271,7 @@ export function reportCommand(): Command {
         },
         sections,
       });
-      const out = resolve(flags.out);
-      // index.html is written last: a report folder with an index is a complete one.
-      await writeOutputs(
+      await planned.write(
         Object.fromEntries(Object.entries(outputs).map(([name, data]) => [join(out, name), data])),
       );
       if (flags.json)

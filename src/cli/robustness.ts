@@ -25,14 +25,15 @@ import {
 } from './robustness-journal.js';
 import {
   classifierFrom,
-  finiteNumber,
+  planOutputs,
+  seedFlag,
   positiveInt,
   printJson,
   progressBar,
+  type OutputSet,
   withInterrupt,
   withModelOptions,
   withProgressOption,
-  writeOutputs,
   type ModelFlags,
   type ProgressFlags,
 } from './shared.js';
@@ -146,9 +147,7 @@ export function robustnessCommand(): Command {
           ).argParser(positiveInt('--queries')),
         )
         .addOption(
-          new Option('--seed <n>', 'seed of random starts and squares')
-            .default(0)
-            .argParser(finiteNumber('--seed')),
+          new Option('--seed <n>', 'seed of random starts and squares').default(0).argParser(seedFlag()),
         )
         .addOption(
           new Option(
@@ -182,6 +181,10 @@ export function robustnessCommand(): Command {
     })();
     if (flags.version && flags.attack !== 'autoattack')
       throw new UsageError(`--version applies to --attack autoattack, not ${flags.attack}`);
+    const outputs = await planOutputs(
+      [{ flag: '-o', path: flags.output, format: 'png' }],
+      flags.saveAdversarial ? { flag: '--save-adversarial', path: flags.saveAdversarial } : undefined,
+    );
     const classifier = await classifierFrom(flags);
     try {
       const labels = labelsOf(classifier, inputs, flags.labelsFrom);
@@ -270,7 +273,7 @@ export function robustnessCommand(): Command {
           bar.update(inputs.length - todo.length + start + rows.length);
         }
       }).finally(() => bar.stop());
-      await report(classifier, inputs, chunks, hashes, eps, norm, flags);
+      await report(classifier, inputs, chunks, hashes, eps, norm, flags, outputs);
     } finally {
       await classifier.dispose();
     }
@@ -286,6 +289,7 @@ async function report(
   eps: number[],
   norm: BudgetNorm,
   flags: RobustnessFlags,
+  outputs: OutputSet,
 ): Promise<void> {
   const byKey = new Map(chunks.flatMap((c) => c.images.map((r) => [`${r.image}\0${r.sha256}`, r] as const)));
   const records = inputs.map((input, i) => byKey.get(`${input.path}\0${hashes[i]}`)!);
@@ -314,7 +318,7 @@ async function report(
     xTicks: eps,
     percent: true,
   });
-  await writeOutputs({ [flags.output]: png });
+  await outputs.write({ [flags.output]: png });
   // Below one 8-bit level, rounding within ε can only give back the original image.
   const belowOneLevel = eps.filter((e) => e > 0 && e * (flags.units === '0-255' ? 1 : 255) < 1);
   const summary = {

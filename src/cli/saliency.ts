@@ -1,13 +1,13 @@
 import { Command } from 'commander';
-import { loadImageBatch } from '../image/load.js';
+import { imageBatch, readImages } from '../image/load.js';
 import { saliency } from '../methods/attribution/saliency.js';
 import { saliencyFigure } from '../render/figure.js';
 import {
   classifierFrom,
   mapStats,
+  planOutputs,
   printJson,
   withModelOptions,
-  writeOutputs,
   type ModelFlags,
 } from './shared.js';
 import { UsageError } from './errors.js';
@@ -38,9 +38,11 @@ export function saliencyCommand(): Command {
         `--label: give one class or one per image (${images.length}), not ${flags.label.length}`,
       );
     }
+    const outputs = await planOutputs([{ flag: '-o', path: flags.output, format: 'png' }]);
+    const decoded = await readImages(images);
     const classifier = await classifierFrom(flags);
     try {
-      const { tensor, crops } = await loadImageBatch(images, classifier.preprocessing);
+      const { tensor, crops } = imageBatch(decoded, classifier.preprocessing);
       const labels =
         flags.label && (flags.label.length === 1 ? images.map(() => flags.label![0]) : flags.label);
       const result = await saliency(classifier, tensor, labels);
@@ -52,7 +54,7 @@ export function saliencyCommand(): Command {
         result.labels.map((l) => classifier.labels.name(l)),
         { overlay: flags.overlay },
       );
-      await writeOutputs({ [flags.output]: png });
+      await outputs.write({ [flags.output]: png });
       const rows = images.map((image, i) => ({
         image,
         label: { index: result.labels[i], name: classifier.labels.name(result.labels[i]) },

@@ -1,11 +1,19 @@
+import { availableParallelism } from 'node:os';
 import { Option, type Command } from 'commander';
-import { SingleBar, Presets } from 'cli-progress';
-import { writeFileAtomic } from '../util/atomic-write.js';
 import { loadClassifier } from '../model/load.js';
 import type { Classifier } from '../model/classifier.js';
 import { describeImport } from '../model/import.js';
 import { downloadProgress } from './download-progress.js';
 import { UsageError } from './errors.js';
+
+export { planOutputs, OutputSet, type OutputFormat, type PlannedOutput } from './outputs.js';
+export {
+  progressBar,
+  withProgressOption,
+  type Progress,
+  type ProgressFlags,
+  type ProgressOutput,
+} from './progress.js';
 
 /** Options every model-using command takes. */
 export interface ModelFlags {
@@ -17,28 +25,79 @@ export interface ModelFlags {
   json?: boolean;
 }
 
-/** Parses a positive integer flag value. */
-export function positiveInt(name: string): (value: string) => number {
+/** Bounds of a numeric flag; `above` is an exclusive lower bound (e.g. 0 for "positive"). */
+export interface NumberBounds {
+  integer?: boolean;
+  min?: number;
+  above?: number;
+  max?: number;
+}
+
+function describeBounds({ integer, min, above, max }: NumberBounds): string {
+  const kind = integer ? 'an integer' : 'a number';
+  if (max === undefined && ((integer && min === 1) || (!integer && above === 0)))
+    return integer ? 'a positive integer' : 'a positive number';
+  if (min !== undefined && max !== undefined) return `${kind} from ${min} to ${max}`;
+  if (above !== undefined && max !== undefined) return `${kind} > ${above} and ≤ ${max}`;
+  if (min !== undefined) return `${kind} ≥ ${min}`;
+  if (above !== undefined) return `${kind} > ${above}`;
+  if (max !== undefined) return `${kind} ≤ ${max}`;
+  return kind;
+}
+
+/** Parses a numeric flag value within `bounds`; a value outside them is a UsageError naming the flag and the range. */
+export function numberFlag(name: string, bounds: NumberBounds = {}): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0)
-      throw new UsageError(`${name} must be a positive integer, got '${value}'`);
+    const { integer, min, above, max } = bounds;
+    const ok =
+      value.trim() !== '' &&
+      Number.isFinite(n) &&
+      (!integer || Number.isInteger(n)) &&
+      (min === undefined || n >= min) &&
+      (above === undefined || n > above) &&
+      (max === undefined || n <= max);
+    if (!ok) throw new UsageError(`${name} must be ${describeBounds(bounds)}, got '${value}'`);
     return n;
   };
 }
 
-/** Parses a finite number flag value. */
+/** Parses an integer flag ≥ 1 (and ≤ `max` if given). */
+export function positiveInt(name: string, max?: number): (value: string) => number {
+  return numberFlag(name, { integer: true, min: 1, max });
+}
+
+/** Parses a number flag > 0: learning rates, step sizes, blur widths. */
+export function positiveNumber(name: string): (value: string) => number {
+  return numberFlag(name, { above: 0 });
+}
+
+/** Parses a number flag ≥ 0: budgets, penalty weights. */
+export function nonNegativeNumber(name: string): (value: string) => number {
+  return numberFlag(name, { min: 0 });
+}
+
+/** Parses any finite number flag. */
 export function finiteNumber(name: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n))
-      throw new UsageError(`${name} must be a number, got '${value}'`);
-    return n;
-  };
+  return numberFlag(name);
 }
 
-/** Adds --model, --labels, --logits, --threads and --verbose. */
-export function withModelOptions(cmd: Command): Command {
+/** Parses a seed: any integer. */
+export function seedFlag(name = '--seed'): (value: string) => number {
+  return numberFlag(name, { integer: true });
+}
+
+/** The most --threads netvis accepts: 4 per core (more only adds contention, and a huge count exhausts memory). */
+export const MAX_THREADS = 4 * availableParallelism();
+
+/**
+ * Adds --model, --labels, --logits, --threads and --verbose (`threadsHelp` says what --threads means for the
+ * command).
+ */
+export function withModelOptions(
+  cmd: Command,
+  threadsHelp = 'threads per ONNX Runtime session (default: all cores)',
+): Command {
   return cmd
     .option(
       '-m, --model <name|path|url>',
@@ -52,8 +111,8 @@ export function withModelOptions(cmd: Command): Command {
     .option('--logits <tensor>', 'the tensor holding the class scores (default: found in the graph)')
     .option('-v, --verbose', 'say on stderr what importing the model decided (logits, layout, opset, batch)')
     .addOption(
-      new Option('--threads <n>', 'threads per ONNX Runtime session (default: all cores)').argParser(
-        positiveInt('--threads'),
+      new Option('--threads <n>', `${threadsHelp}; 1 to ${MAX_THREADS}`).argParser(
+        positiveInt('--threads', MAX_THREADS),
       ),
     );
 }
@@ -94,54 +153,21 @@ export function mapStats(map: Float32Array): { min: number; max: number; mean: n
   return { min, max, mean: sum / map.length };
 }
 
+/** Prints rows as a plain-text table on stdout: columns padded to their widest cell, two spaces apart. */
+export function printTable(rows: string[][]): void {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((l) => l[c].length)));
+  for (const l of rows)
+    process.stdout.write(
+      `${l
+        .map((v, c) => v.padEnd(widths[c]))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
+}
+
 /** Prints a value as JSON on stdout. */
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
-
-/** Writes output files only once all of them are ready, each atomically: an interrupted run leaves none half-written. */
-export async function writeOutputs(files: Record<string, Uint8Array | string>): Promise<void> {
-  for (const [path, data] of Object.entries(files)) await writeFileAtomic(path, data);
-}
-
-/** Progress display flags: `json` silences the bar, `progress` prints lines when stderr is not a terminal. */
-export interface ProgressFlags {
-  json?: boolean;
-  progress?: boolean;
-}
-
-/** Adds --progress to a command with long loops. */
-export function withProgressOption(cmd: Command): Command {
-  return cmd.option(
-    '--progress',
-    'print a progress line per step on stderr even when it is not a terminal (e.g. in logs)',
-  );
-}
-
-/** Progress on stderr: a bar on a terminal (unless --json), a line per update with --progress elsewhere, else nothing. */
-export function progressBar(
-  total: number,
-  label: string,
-  flags: ProgressFlags,
-): { update(value: number, info?: string): void; stop(): void } {
-  if (!process.stderr.isTTY || flags.json) {
-    if (!flags.progress) return { update() {}, stop() {} };
-    return {
-      update: (value, info = '') => void process.stderr.write(`${label}: step ${value}/${total} ${info}\n`),
-      stop() {},
-    };
-  }
-  const bar = new SingleBar(
-    {
-      format: `${label} [{bar}] {value}/{total} {info}`,
-      stream: process.stderr,
-      hideCursor: true,
-      clearOnComplete: true,
-    },
-    Presets.shades_classic,
-  );
-  bar.start(total, 0, { info: '' });
-  return { update: (value, info = '') => bar.update(value, { info }), stop: () => bar.stop() };
 }
 
 /** Runs `fn` with a signal that aborts on Ctrl-C (SIGINT), so long loops stop cleanly and write nothing. */

@@ -1,13 +1,15 @@
+import { checkDecodableSize, ImageError } from './checks.js';
 import type { RgbImage } from './types.js';
-
-const MAX_PIXELS = 100_000_000;
 
 /**
  * Decodes an image file (JPEG, PNG, WebP, or anything else the browser reads) to 8-bit RGB in a page or a worker,
  * like `decodeImage` does in Node: upright by its EXIF orientation, embedded colour profiles ignored (as PIL and so
- * torchvision ignore them), transparency flattened onto white. `name` labels errors.
+ * torchvision ignore them), transparency flattened onto white. CMYK JPEGs go through the browser's own formula, which
+ * for Chromium truncates where PIL rounds (at most one level apart). `name` labels errors; throws an ImageError for
+ * an empty file, a non-image, or one of zero size or above the 268 MP limit.
  */
 export async function decodeImageInBrowser(source: Blob, name = 'image'): Promise<RgbImage> {
+  if (source.size === 0) throw new ImageError(`${name}: empty file (expected a JPEG, PNG or WebP image)`);
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(source, {
@@ -16,15 +18,13 @@ export async function decodeImageInBrowser(source: Blob, name = 'image'): Promis
       imageOrientation: 'from-image',
     });
   } catch (err) {
-    throw new Error(`${name}: not an image the browser can decode (expected JPEG, PNG or WebP)`, {
+    throw new ImageError(`${name}: not an image the browser can decode (expected JPEG, PNG or WebP)`, {
       cause: err,
     });
   }
   try {
     const { width, height } = bitmap;
-    if (width * height === 0) throw new Error(`${name}: image of ${width}×${height} pixels is empty`);
-    if (width * height > MAX_PIXELS)
-      throw new Error(`${name}: ${width}×${height} pixels is too large (expected at most 100 megapixels)`);
+    checkDecodableSize(width, height, name);
     const canvas = new OffscreenCanvas(width, height);
     const ctx = canvas.getContext('2d', { willReadFrequently: true });
     if (!ctx) throw new Error(`${name}: this browser has no 2D canvas to decode images with`);

@@ -1,11 +1,13 @@
 import { compileGradient, type CompiledGradient } from '../autodiff/compile.js';
 import { headNeedsLabels } from '../autodiff/heads.js';
-import type { ObjectiveHead, ReluRule, TensorInfo } from '../autodiff/types.js';
+import type { Composite, ObjectiveHead, TensorInfo } from '../autodiff/types.js';
 import type { Preprocessing } from '../image/types.js';
+import { foldConstants } from '../onnx/fold.js';
+import { modelDownstreamOf } from '../onnx/downstream.js';
 import { GraphView } from '../onnx/graph.js';
 import { encodeModel, ModelError, type onnx } from '../onnx/proto.js';
 import type { Backend, RuntimeTensor, Session } from '../runtime/backend.js';
-import { probeTensorInfo } from '../runtime/probe.js';
+import { tensorInfo } from '../runtime/probe.js';
 import { declaredDims } from '../onnx/shape.js';
 import { concatBatch, padBatch, sliceBatch, type Tensor } from '../tensor.js';
 import type { ImportReport } from './import.js';
@@ -50,8 +52,8 @@ export interface GradientRequest {
   wrt?: string[];
   /** Inner tensors (names or layer paths) whose forward values to return too. */
   expose?: string[];
-  /** Backward rule for ReLU; default `standard`. */
-  relu?: ReluRule;
+  /** The backward rules (e.g. GUIDED_BACKPROP, an LRP composite); default: the true gradient. */
+  composite?: Composite;
 }
 
 /** Forward outputs (logits and exposed tensors, by the names asked for), gradients (by wrt name), and the objective head's per-row loss. */
@@ -89,6 +91,7 @@ export class Classifier {
   private readonly sessions = new Map<string, Promise<Compiled>>();
   private readonly probes = new Map<string, Promise<Map<string, TensorInfo>>>();
   private forwardSession?: Promise<Session>;
+  private readonly downstreamSessions = new Map<string, Promise<Session>>();
 
   /** `source` names the model in messages (e.g. its path). */
   constructor(
@@ -124,41 +127,77 @@ export class Classifier {
     return node.output[0];
   }
 
-  /** Raw class scores N×classes for a normalised N×C×H×W batch. */
+  /**
+   * Raw class scores N×classes for a normalised N×C×H×W batch. Throws a ModelError if the runtime cannot run the
+   * model on it or if the model's scores do not match its labels in number.
+   */
   async logits(x: Tensor): Promise<Tensor> {
     this.forwardSession ??= this.openSession(this.model);
     const session = await this.forwardSession;
-    const [{ logits }] = await this.inChunks(x, [], async (xs) => {
-      const out = await session.run({ [this.inputName]: f32(xs) }, [this.outputName]);
-      return [{ logits: fromRuntime(out[this.outputName]) }];
-    });
+    let logits: Tensor;
+    try {
+      [{ logits }] = await this.inChunks(x, [], async (xs) => {
+        const out = await session.run({ [this.inputName]: f32(xs) }, [this.outputName]);
+        return [{ logits: fromRuntime(out[this.outputName]) }];
+      });
+    } catch (err) {
+      throw new ModelError(`${this.source}: ${this.backend.name} cannot run the model: ${firstLine(err)}`, {
+        cause: err,
+      });
+    }
     if (logits.dims.length !== 2 || logits.dims[1] !== this.numClasses)
       throw new ModelError(
-        `${this.source}: the logits '${this.outputName}' came out [${logits.dims.join('×')}], expected N×${this.numClasses} for the labels`,
+        `${this.source}: output '${this.outputName}' has dims [${logits.dims}], expected N×${this.numClasses} (one score per label)`,
       );
     return logits;
   }
 
-  /** Logits and input gradient of Σ logits ⊙ dlogits (N×classes) for a batch; `relu` picks the ReLU backward rule. */
+  /**
+   * Raw class scores N×classes from a layer's values (`values`: N×… as the layer, given by module path or tensor name,
+   * produces them), running only the part of the graph after the layer (`modelDownstreamOf`; one session per layer,
+   * kept until `dispose`). For methods that change a layer's activations and ask what the rest of the model makes of
+   * them (Ablation-CAM). Throws a ModelError when the graph after the layer also reads the input by another path.
+   */
+  async logitsFrom(layer: string, values: Tensor): Promise<Tensor> {
+    const tensor = this.tensorFor(layer);
+    let session = this.downstreamSessions.get(tensor);
+    if (!session) {
+      session = (async () => {
+        let model: onnx.ModelProto;
+        try {
+          model = modelDownstreamOf(this.model, tensor);
+        } catch (err) {
+          throw new ModelError(`${this.source}: ${(err as Error).message}`);
+        }
+        return this.openSession(model);
+      })();
+      session.catch(() => this.downstreamSessions.delete(tensor));
+      this.downstreamSessions.set(tensor, session);
+    }
+    const out = await (await session).run({ [tensor]: f32(values) }, [this.outputName]);
+    return fromRuntime(out[this.outputName]);
+  }
+
+  /** Logits and input gradient of Σ logits ⊙ dlogits (N×classes) for a batch; `composite` picks the backward rules. */
   async inputGradient(
     x: Tensor,
     dlogits: Tensor,
-    relu?: ReluRule,
+    composite?: Composite,
   ): Promise<{ logits: Tensor; grad: Tensor }> {
-    const r = await this.gradients(x, { seeds: { [this.outputName]: dlogits }, relu });
+    const r = await this.gradients(x, { seeds: { [this.outputName]: dlogits }, composite });
     return { logits: r.outputs[this.outputName], grad: r.grads[this.inputName] };
   }
 
   /**
    * Logits (N×classes), each image's loss under an objective head (N) and the input gradient of Σ weights ⊙ loss,
-   * in one graph run; `relu` picks the ReLU backward rule. Throws as `gradients` does.
+   * in one graph run; `composite` picks the backward rules. Throws as `gradients` does.
    */
   async objectiveGradient(
     x: Tensor,
     objective: ObjectiveRequest,
-    relu?: ReluRule,
+    composite?: Composite,
   ): Promise<{ logits: Tensor; loss: Float32Array; grad: Tensor }> {
-    const r = await this.gradients(x, { objective, relu });
+    const r = await this.gradients(x, { objective, composite });
     return { logits: r.outputs[this.outputName], loss: r.loss!, grad: r.grads[this.inputName] };
   }
 
@@ -195,7 +234,9 @@ export class Classifier {
           };
         }
         const r = await this.gradientsOnce(xs, { ...request, seeds: chunkSeeds, objective: chunkObjective });
-        const lossRows: Record<string, Tensor> = r.loss ? { loss: { data: r.loss, dims: [r.loss.length] } } : {};
+        const lossRows: Record<string, Tensor> = r.loss
+          ? { loss: { data: r.loss, dims: [r.loss.length] } }
+          : {};
         return [r.outputs, r.grads, lossRows];
       },
     );
@@ -234,11 +275,12 @@ export class Classifier {
     const expose = exposeRefs.map((r) => this.tensorFor(r));
     const head = request.objective?.head;
     const objectiveFeeds = request.objective && this.objectiveFeeds(request.objective, x.dims[0]);
-    const key = JSON.stringify({ seeds, wrt, expose, relu: request.relu ?? 'standard', head, dims: x.dims });
+    const composite = request.composite;
+    const key = JSON.stringify({ seeds, wrt, expose, composite, head, dims: x.dims });
     let entry = this.sessions.get(key);
     if (!entry) {
       const objective = head && { head, logits: this.outputName };
-      entry = this.compile(x.dims, { seeds, wrt, expose, relu: request.relu, objective });
+      entry = this.compile(x.dims, { seeds, wrt, expose, composite, objective });
       this.sessions.set(key, entry);
       entry.catch(() => this.sessions.delete(key));
       await this.evict();
@@ -297,26 +339,28 @@ export class Classifier {
     for (const e of all) await (await e.catch(() => undefined))?.session.release();
     if (this.forwardSession) await (await this.forwardSession).release();
     this.forwardSession = undefined;
+    const downstream = [...this.downstreamSessions.values()];
+    this.downstreamSessions.clear();
+    for (const s of downstream) await (await s.catch(() => undefined))?.release();
   }
 
   private async compile(dims: number[], spec: Parameters<typeof compileGradient>[1]): Promise<Compiled> {
     const probeKey = dims.join('x');
     let probe = this.probes.get(probeKey);
     if (!probe) {
-      const zeros: RuntimeTensor = {
-        type: 'float32',
-        dims,
-        data: new Float32Array(dims.reduce((a, b) => a * b, 1)),
-      };
-      probe = probeTensorInfo(this.backend, this.model, { [this.inputName]: zeros }).catch((err: Error) => {
+      const inputs = { [this.inputName]: { type: 'float32' as const, dims } };
+      probe = tensorInfo(this.backend, this.model, inputs).catch((err: Error) => {
         this.probes.delete(probeKey);
         throw err instanceof ModelError
           ? err
-          : new ModelError(`${this.source}: ${this.backend.name} cannot run the model: ${err.message}`);
+          : new ModelError(`${this.source}: ${this.backend.name} cannot run the model: ${firstLine(err)}`);
       });
       this.probes.set(probeKey, probe);
     }
-    const compiled = compileGradient(this.model, spec, await probe);
+    const info = await probe;
+    const compiled = compileGradient(this.model, spec, info);
+    // Compiled for these dims only: the shape arithmetic becomes constants (fewer nodes, faster session creation).
+    foldConstants(compiled.model.graph, info);
     return { session: await this.openSession(compiled.model), compiled };
   }
 
@@ -324,9 +368,9 @@ export class Classifier {
     try {
       return await this.backend.createSession(encodeModel(model), { threads: this.config.threads });
     } catch (err) {
-      throw new ModelError(
-        `${this.source}: ${this.backend.name} cannot run the model: ${(err as Error).message}`,
-      );
+      throw new ModelError(`${this.source}: ${this.backend.name} cannot run the model: ${firstLine(err)}`, {
+        cause: err,
+      });
     }
   }
 
@@ -337,4 +381,11 @@ export class Classifier {
       await (await oldest.catch(() => undefined))?.session.release();
     }
   }
+}
+
+// Engine messages can span lines; netvis errors are one.
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err)
+    .split('\n')[0]
+    .trim();
 }

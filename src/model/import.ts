@@ -161,6 +161,9 @@ export function importModel(model: onnx.ModelProto, options: ImportOptions): Imp
   };
 }
 
+// Larger inputs than this are no image classifier's, and would only exhaust memory.
+const MAX_SIDE = 4096;
+
 /** Renames graph input `name` to an inner tensor fed by `adapter` from a new input `name` of dims `dims`. */
 function prependInput(
   graph: onnx.GraphProto,
@@ -275,9 +278,10 @@ function decidePreprocessing(
   };
   if (value.std.some((s) => !(s > 0)))
     throw new ModelError(`${source}: preprocessing std must be > 0, got [${value.std.join(', ')}]`);
-  if (!(Number.isInteger(value.crop) && value.crop > 0 && value.resize >= value.crop))
+  const side = (v: unknown) => Number.isInteger(v) && (v as number) > 0 && (v as number) <= MAX_SIDE;
+  if (!(side(value.crop) && side(value.resize) && value.resize >= value.crop))
     throw new ModelError(
-      `${source}: preprocessing needs an integer crop > 0 and resize >= crop (got resize ${value.resize}, crop ${value.crop})`,
+      `${source}: preprocessing needs whole-pixel sizes with 0 < crop ≤ resize ≤ ${MAX_SIDE} (got resize ${JSON.stringify(value.resize)}, crop ${JSON.stringify(value.crop)})`,
     );
   const explicit = Object.keys(given).length > 0;
   if (reasons.length === 0)

@@ -1,3 +1,5 @@
+import { ModelError } from '../onnx/proto.js';
+
 /** One class of a classifier: its output index, optional WordNet id, and names (the first is the display name). */
 export interface ClassInfo {
   index: number;
@@ -65,7 +67,7 @@ export class ClassLabels {
 
   /** Labels from JSON: `[{wnid, names}]` (netvis/ImageNet form) or a plain array of names. */
   static fromJson(json: unknown, source = 'labels'): ClassLabels {
-    if (!Array.isArray(json)) throw new Error(`${source}: expected a JSON array of class labels`);
+    if (!Array.isArray(json)) throw new ModelError(`${source}: expected a JSON array of class labels`);
     return new ClassLabels(
       json.map((entry, index): ClassInfo => {
         if (typeof entry === 'string') return { index, names: [entry] };
@@ -76,7 +78,7 @@ export class ClassLabels {
             names: entry.names.map(String),
           };
         }
-        throw new Error(`${source}: entry ${index} is neither a name nor {"wnid", "names": [...]}`);
+        throw new ModelError(`${source}: entry ${index} is neither a name nor {"wnid", "names": [...]}`);
       }),
     );
   }

@@ -56,9 +56,7 @@ export async function readJson(path: string, what: string): Promise<unknown> {
 export async function readSidecar(modelPath: string): Promise<{ path: string; sidecar: ModelSidecar }> {
   const path = join(dirname(modelPath), `${basename(modelPath, '.onnx')}.json`);
   const json = existsSync(path) ? await readJson(path, 'model sidecar') : {};
-  if (!json || typeof json !== 'object' || Array.isArray(json))
-    throw new ModelError(`model sidecar ${path}: expected a JSON object`);
-  return { path, sidecar: json as ModelSidecar };
+  return { path, sidecar: checkSidecar(json, path) };
 }
 
 /**
@@ -122,4 +120,22 @@ export async function loadClassifier(options: LoadOptions = {}): Promise<Classif
     options,
     options.backend ?? nodeBackend,
   );
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The sidecar's JSON checked field by field: each is optional, but a field given must have its type. */
+function checkSidecar(json: unknown, source: string): ModelSidecar {
+  if (!isObject(json))
+    throw new ModelError(`${source}: expected a JSON object (labels, preprocessing, input, ...)`);
+  const { labels, preprocessing, input, output, layout } = json;
+  if (labels !== undefined && typeof labels !== 'string' && !Array.isArray(labels))
+    throw new ModelError(`${source}: "labels" must be a file name or an array of labels`);
+  if (preprocessing !== undefined && !isObject(preprocessing))
+    throw new ModelError(`${source}: "preprocessing" must be an object (resize, crop, mean, std)`);
+  for (const [key, value] of Object.entries({ input, output, layout }))
+    if (value !== undefined && typeof value !== 'string')
+      throw new ModelError(`${source}: "${key}" must be a string`);
+  return json as ModelSidecar;
 }

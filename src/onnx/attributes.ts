@@ -27,6 +27,11 @@ export class Attributes {
     return a ? a.ints.map(Number) : fallback;
   }
 
+  floats(name: string, fallback: number[]): number[] {
+    const a = this.byName.get(name);
+    return a ? [...a.floats] : fallback;
+  }
+
   string(name: string, fallback: string): string {
     const a = this.byName.get(name);
     return a ? new TextDecoder().decode(a.s) : fallback;

@@ -46,17 +46,45 @@ export class GraphView {
     return undefined;
   }
 
-  /** The node that produces the output of a layer given by module path (`features.12`): the last node named under it. */
+  /**
+   * The node that produces the output of a layer given by module path (`features.12`, `encoder.layers.encoder_layer_2.ln_1`):
+   * the last node named under it. torch.onnx names each scope by the module's own name, gluing numeric names (children
+   * of a Sequential) to the name before them: `features.7.0.block.4` is `/features/features.7/features.7.0/block/block.4/`.
+   */
   nodeForLayer(path: string): onnx.NodeProto | undefined {
-    const prefix = `/${path
-      .split('.')
-      .reduce<string[]>((acc, part) => {
-        acc.push(acc.length ? `${acc[acc.length - 1]}.${part}` : part);
-        return acc;
-      }, [])
-      .join('/')}/`;
+    const prefix = `/${moduleScopes(path).join('/')}/`;
     let found: onnx.NodeProto | undefined;
     for (const node of this.graph.node) if (node.name.startsWith(prefix)) found = node;
     return found;
   }
+}
+
+/** Whether torch.onnx named `node` under the module path `path` (see `nodeForLayer`). */
+export function inLayer(node: onnx.NodeProto, path: string): boolean {
+  return node.name.startsWith(`/${moduleScopes(path).join('/')}/`);
+}
+
+const numeric = (atom: string) => /^\d+$/.test(atom);
+
+/** torch.onnx's scope names of a module path, outermost first (see `nodeForLayer`). */
+export function moduleScopes(path: string): string[] {
+  const atoms = path.split('.');
+  return atoms.map((_, i) => {
+    let from = i;
+    while (from > 0 && numeric(atoms[from])) from--;
+    return atoms.slice(from, i + 1).join('.');
+  });
+}
+
+/** The module path of a torch.onnx node name's scopes (`/features/features.7/block/block.4/Conv` → `features.7.block.4`); the inverse of `moduleScopes`. */
+export function modulePath(nodeName: string): string {
+  const scopes = nodeName.split('/').filter(Boolean).slice(0, -1);
+  const atoms: string[] = [];
+  for (const scope of scopes) {
+    const parts = scope.split('.');
+    const lead = parts.slice(0, -1);
+    const glued = lead.length > 0 && lead.join('.') === atoms.slice(-lead.length).join('.');
+    atoms.push(...(glued ? parts.slice(-1) : parts));
+  }
+  return atoms.join('.');
 }

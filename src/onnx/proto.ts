@@ -45,9 +45,32 @@ export function encodeModel(model: onnx.ModelProto): Uint8Array {
   return onnx.ModelProto.encode(model as onnxProto.onnx.IModelProto).finish();
 }
 
-/** A deep copy of a model (through its bytes). */
+/**
+ * A copy of a model to edit: graph, nodes and lists are new, the initializers (the weights, never edited in
+ * place) are shared, so a copy costs no weight memory.
+ */
 export function cloneModel(model: onnx.ModelProto): onnx.ModelProto {
-  return onnx.ModelProto.decode(encodeModel(model)) as onnx.ModelProto;
+  const weights = model.graph.initializer;
+  let copy: onnx.ModelProto;
+  try {
+    model.graph.initializer = [];
+    copy = onnx.ModelProto.decode(encodeModel(model)) as onnx.ModelProto;
+  } finally {
+    model.graph.initializer = weights;
+  }
+  copy.graph.initializer = [...weights];
+  return copy;
+}
+
+/** The bytes of `model` with its graph outputs replaced by the tensors `outputs` (the model is left as it was). */
+export function encodeWithOutputs(model: onnx.ModelProto, outputs: readonly string[]): Uint8Array {
+  const original = model.graph.output;
+  try {
+    model.graph.output = outputs.map((name) => onnx.ValueInfoProto.create({ name }));
+    return encodeModel(model);
+  } finally {
+    model.graph.output = original;
+  }
 }
 
 /** The model's ai.onnx opset version (the default domain). */

@@ -7,9 +7,14 @@ import { ortBackend } from './ort.js';
 export const nodeBackend: Backend = ortBackend('onnxruntime-node', ort, (o) => ({
   intraOpNumThreads: o.threads ?? availableParallelism(),
   interOpNumThreads: 1,
-  // 'extended' keeps MLAS's plain convolutions. 'all' adds NCHWc layouts, which was 15 % faster for one
-  // image's gradient here but rounds differently: more MaxPool near-ties then flip against PyTorch (saliency
-  // within 1e-3 of PyTorch on 19 of the 25 reference images instead of 20), and at N=8 it was no faster.
-  graphOptimizationLevel: 'extended',
+  // 'all' adds MLAS's NCHWc convolutions: 14 % less CPU for SqueezeNet's logits + input gradient at N=8. It rounds
+  // differently from 'extended', which the fidelity tests (against float64, as PyTorch float32's own error) allow.
+  graphOptimizationLevel: 'all',
   executionMode: 'sequential',
+  // Pool threads that spin after a run take a core from the JavaScript between runs (an attack's or a
+  // visualization's step) and from other processes: without spinning, SqueezeNet's N=8 gradient took 34 % less CPU
+  // and 37 % less wall time on a loaded 2-core machine.
+  extra: { session: { intra_op: { allow_spinning: '0' } } },
+  // ONNX Runtime's own log lines (warnings, errors) would add to netvis's one-line messages, which carry its reason.
+  logSeverityLevel: 4,
 }));

@@ -6,7 +6,7 @@ export interface NpyArray {
   dims: number[];
 }
 
-/** Reads a little-endian float32 C-order .npy file (format versions 1 to 3). */
+/** Reads a little-endian float32 or int32 C-order .npy file (format versions 1 to 3); int32 values come as floats (exact below 2²⁴). */
 export function readNpy(path: string): NpyArray {
   const buf = readFileSync(path);
   if (buf.toString('latin1', 1, 6) !== 'NUMPY') throw new Error(`${path}: not a .npy file`);
@@ -16,7 +16,7 @@ export function readNpy(path: string): NpyArray {
   const header = buf.toString('latin1', start, start + headerLen);
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const shape = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr !== '<f4') throw new Error(`${path}: dtype ${descr}, expected <f4`);
+  if (descr !== '<f4' && descr !== '<i4') throw new Error(`${path}: dtype ${descr}, expected <f4 or <i4`);
   if (/'fortran_order':\s*True/.test(header)) throw new Error(`${path}: Fortran order is not supported`);
   const dims = (shape ?? '')
     .split(',')
@@ -27,6 +27,7 @@ export function readNpy(path: string): NpyArray {
   const count = dims.reduce((a, b) => a * b, 1);
   const data = new Float32Array(count);
   const view = new DataView(buf.buffer, buf.byteOffset + offset, count * 4);
-  for (let i = 0; i < count; i++) data[i] = view.getFloat32(i * 4, true);
+  for (let i = 0; i < count; i++)
+    data[i] = descr === '<f4' ? view.getFloat32(i * 4, true) : view.getInt32(i * 4, true);
   return { data, dims };
 }

@@ -20,6 +20,7 @@ export class App {
   private readonly listeners: ((image: CurrentImage) => void)[] = [];
   private readonly leaving: (() => void)[] = [];
   private readonly modelListeners: ((model: ModelInfo) => void)[] = [];
+  private readonly cleared: (() => void)[] = [];
 
   constructor(
     readonly client: WorkerClient,
@@ -56,6 +57,16 @@ export class App {
 
   leaveImage(): void {
     for (const l of this.leaving) l();
+  }
+
+  /** Calls `listener` when there is no image any more (the one picked could not be used): results about the old one go. */
+  onImageCleared(listener: () => void): void {
+    this.cleared.push(listener);
+  }
+
+  clearImage(): void {
+    this.image = undefined;
+    for (const l of this.cleared) l();
   }
 
   setImage(image: CurrentImage): void {

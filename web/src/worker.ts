@@ -1,9 +1,11 @@
 // The worker that owns the classifier: decoding, classification and every method run here, off the page's thread.
 import { decodeImageInBrowser } from '../../src/image/browser.js';
+import { checkModelInputSize } from '../../src/image/checks.js';
 import { deprocess, imageToTensor } from '../../src/image/preprocess.js';
 import { centerCrop, resizeShorterSide } from '../../src/image/resize.js';
 import type { RgbImage } from '../../src/image/types.js';
 import { makeFoolingImage } from '../../src/methods/adversarial/fooling.js';
+import { methodsFor } from '../../src/methods/attribution/registry.js';
 import { oneHot, softmaxRows } from '../../src/methods/common.js';
 import { classVisualization } from '../../src/methods/featureviz/class-visualization.js';
 import type { Classifier } from '../../src/model/classifier.js';
@@ -183,21 +185,28 @@ async function init(req: Extract<Request, { type: 'init' }>): Promise<ResultOf['
   const provider = await chooseWebProvider(req.provider);
   backendInfo = { provider, threads, crossOriginIsolated: globalThis.crossOriginIsolated };
   classifier = await openClassifier(provider);
+  // Attention methods are offered only for a model with global attention.
+  const usable = new Set((await methodsFor(classifier)).map((m) => m.name));
   return {
     ...modelInfo(classifier, source.name ?? 'model'),
     backend: backendInfo,
-    methods: ATTRIBUTION_METHODS.map(({ id, label, description, signed }) => ({
-      id,
-      label,
-      description,
-      signed,
-    })),
+    methods: ATTRIBUTION_METHODS.filter((m) => usable.has(m.id)).map(
+      ({ id, label, description, signed }) => ({
+        id,
+        label,
+        description,
+        signed,
+      }),
+    ),
   };
 }
 
 async function classifyImage(req: Extract<Request, { type: 'image' }>): Promise<ResultOf['image']> {
   const c = ready();
+  // Whatever happens to this image, the previous one is no longer what the page shows.
+  current = undefined;
   const img = await decodeImageInBrowser(new Blob([req.bytes]), req.name);
+  checkModelInputSize(img, req.name);
   const crop = centerCrop(resizeShorterSide(img, c.preprocessing.resize), c.preprocessing.crop);
   const x = imageToTensor(crop, c.preprocessing);
   const logits = await withFallback((cl) => cl.logits(x));

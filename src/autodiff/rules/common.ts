@@ -86,3 +86,24 @@ export function normAxis(axis: number, rank: number): number {
 export function unsupported(ctx: RuleContext, what: string): never {
   throw new ModelError(`${ctx.node.opType} node '${ctx.node.name}': ${what}`);
 }
+
+/** Elementwise activation functions as ONNX writes them (one data input; any other input a constant parameter). */
+export const ACTIVATION_OPS: readonly string[] = [
+  'Relu',
+  'LeakyRelu',
+  'PRelu',
+  'Elu',
+  'Selu',
+  'Celu',
+  'Gelu',
+  'Sigmoid',
+  'HardSigmoid',
+  'HardSwish',
+  'Softplus',
+  'Softsign',
+  'Tanh',
+  'Clip',
+  'Mish',
+  'ThresholdedRelu',
+  'Shrink',
+];

@@ -103,25 +103,20 @@ const pad: GradientRule = (ctx) => {
   return [scatterBack(ctx, ctx.grads[0]!, map, inDims)];
 };
 
-const gather: GradientRule = (ctx) => {
-  if (ctx.needs[1]) unsupported(ctx, 'gradients with respect to indices do not exist');
-  const [data, indicesName] = ctx.node.input;
-  const inDims = ctx.dims(data);
-  const outDims = ctx.dims(ctx.node.output[0]);
-  const axis = normAxis(ctx.attrs.int('axis', 0), inDims.length);
-  const indices = ctx.values(indicesName).map((v) => (v < 0 ? v + inDims[axis] : v));
-  const idxRank = ctx.dims(indicesName).length;
-  const idxStrides = ctx.dims(indicesName).map((_, i, d) => d.slice(i + 1).reduce((a, c) => a * c, 1));
-  const map = sourceMap(outDims, inDims, (o) => {
-    const flat = o.slice(axis, axis + idxRank).reduce((acc, v, k) => acc + v * idxStrides[k], 0);
-    return [...o.slice(0, axis), indices[flat], ...o.slice(axis + idxRank)];
-  });
-  return [scatterBack(ctx, ctx.grads[0]!, map, inDims), undefined];
-};
-
 const expand: GradientRule = (ctx) => [
   unbroadcast(ctx, ctx.grads[0]!, ctx.dims(ctx.node.output[0]), ctx.dims(ctx.node.input[0])),
 ];
+
+// y repeats x r_i times along each axis: view g as [r_0, d_0, r_1, d_1, ...] and sum over the repeats.
+const tile: GradientRule = (ctx) => {
+  const { b } = ctx;
+  const xDims = ctx.dims(ctx.node.input[0]);
+  const repeats = ctx.values(ctx.node.input[1]);
+  const split = xDims.flatMap((d, i) => [repeats[i], d]);
+  const g = b.op1('Reshape', [ctx.grads[0]!, b.constInt64(split)]);
+  const summed = b.op1('ReduceSum', [g, b.constInt64(xDims.map((_, i) => 2 * i))], { keepdims: { i: 0 } });
+  return [summed, undefined];
+};
 
 /** Rules for ops that move elements without arithmetic. */
 export const shapeRules: Record<string, GradientRule> = {
@@ -134,6 +129,6 @@ export const shapeRules: Record<string, GradientRule> = {
   Split: split,
   Slice: slice,
   Pad: pad,
-  Gather: gather,
   Expand: expand,
+  Tile: tile,
 };

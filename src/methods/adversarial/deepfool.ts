@@ -65,7 +65,10 @@ class Linearisation {
     const x = modelInput(u, this.dims, p);
     const batch = new Float32Array(rows * per);
     for (let r = 0; r < rows; r++) batch.set(x.data, r * per);
-    const out = await classifier.inputGradient({ data: batch, dims: batchDims }, { data: this.seeds, dims: [rows, k] });
+    const out = await classifier.inputGradient(
+      { data: batch, dims: batchDims },
+      { data: this.seeds, dims: [rows, k] },
+    );
     const z = out.logits.data.subarray(0, k);
     const predicted = argmaxRows({ data: z, dims: [1, k] })[0];
     if (predicted !== o) return { predicted };
@@ -76,7 +79,8 @@ class Linearisation {
     let bestNorm = 0;
     others.forEach((c, r) => {
       let s = 0;
-      for (let j = r * per; j < (r + 1) * per; j++) s += norm === 'l2' ? grads[j] * grads[j] : Math.abs(grads[j]);
+      for (let j = r * per; j < (r + 1) * per; j++)
+        s += norm === 'l2' ? grads[j] * grads[j] : Math.abs(grads[j]);
       const dual = norm === 'l2' ? Math.sqrt(s) : s;
       const dist = Math.abs(z[c] - z[o]) / dual;
       if (dual > 0 && dist < bestDist) [best, bestDist, bestNorm] = [r, dist, dual];
@@ -86,7 +90,8 @@ class Linearisation {
     const g = grads.subarray(best * per, (best + 1) * per);
     return {
       predicted,
-      step: norm === 'l2' ? g.map((v) => (f / bestNorm ** 2) * v) : g.map((v) => (f / bestNorm) * Math.sign(v)),
+      step:
+        norm === 'l2' ? g.map((v) => (f / bestNorm ** 2) * v) : g.map((v) => (f / bestNorm) * Math.sign(v)),
     };
   }
 }
@@ -126,7 +131,13 @@ export async function deepFool(
   for (let i = 0; i < n; i++) {
     const u0 = u0All.subarray(i * per, (i + 1) * per);
     const o = original[i];
-    const view = new Linearisation(classifier, [1, 3, h, w], o, logits.data.subarray(i * k, (i + 1) * k), candidates);
+    const view = new Linearisation(
+      classifier,
+      [1, 3, h, w],
+      o,
+      logits.data.subarray(i * k, (i + 1) * k),
+      candidates,
+    );
     const total = new Float64Array(per);
     let current = u0.slice();
     let it = 0;

@@ -1,3 +1,4 @@
+import { DECONVNET } from '../../autodiff/composite.js';
 import type { Classifier } from '../../model/classifier.js';
 import type { Tensor } from '../../tensor.js';
 import {
@@ -10,7 +11,7 @@ import {
 
 /**
  * Deconvnet (Zeiler & Fergus 2014): the input "gradient" of the target's logit with the compiler's `deconvnet` ReLU
- * rule (a gradient passes a ReLU where it is positive, whatever the forward input), N×3×H×W. `target` defaults to the
+ * rule (composite DECONVNET: a gradient passes a ReLU where it is positive, whatever the forward input), N×3×H×W. `target` defaults to the
  * predicted class; images run in batches of `batchSize` (default 16).
  */
 export async function deconvnet(
@@ -20,6 +21,6 @@ export async function deconvnet(
   { batchSize = 16, ...opts }: AttributionOptions = {},
 ): Promise<AttributionResult> {
   const { labels, scores } = await resolveTargets(classifier, images, target, batchSize, 'deconvnet');
-  const maps = await inputGradients(classifier, images, labels, 'deconvnet', batchSize, opts);
+  const maps = await inputGradients(classifier, images, labels, DECONVNET, batchSize, opts);
   return { maps, labels, scores };
 }

@@ -1,3 +1,4 @@
+import { GUIDED_BACKPROP } from '../../autodiff/composite.js';
 import type { Classifier } from '../../model/classifier.js';
 import type { Tensor } from '../../tensor.js';
 import {
@@ -10,7 +11,7 @@ import {
 
 /**
  * Guided Backpropagation (Springenberg et al. 2015): the input gradient of the target's logit with the compiler's
- * `guided` ReLU rule (a gradient passes a ReLU only where both its input and the gradient are positive), N×3×H×W.
+ * `guided` ReLU rule (composite GUIDED_BACKPROP) (a gradient passes a ReLU only where both its input and the gradient are positive), N×3×H×W.
  * `target` defaults to the predicted class; images run in batches of `batchSize` (default 16).
  */
 export async function guidedBackprop(
@@ -20,6 +21,6 @@ export async function guidedBackprop(
   { batchSize = 16, ...opts }: AttributionOptions = {},
 ): Promise<AttributionResult> {
   const { labels, scores } = await resolveTargets(classifier, images, target, batchSize, 'guidedBackprop');
-  const maps = await inputGradients(classifier, images, labels, 'guided', batchSize, opts);
+  const maps = await inputGradients(classifier, images, labels, GUIDED_BACKPROP, batchSize, opts);
   return { maps, labels, scores };
 }

@@ -20,7 +20,7 @@ export async function inputXGradient(
   { batchSize = 16, ...opts }: AttributionOptions = {},
 ): Promise<AttributionResult> {
   const { labels, scores } = await resolveTargets(classifier, images, target, batchSize, 'inputXGradient');
-  const grad = await inputGradients(classifier, images, labels, 'standard', batchSize, opts);
+  const grad = await inputGradients(classifier, images, labels, undefined, batchSize, opts);
   for (let i = 0; i < grad.data.length; i++) grad.data[i] *= images.data[i];
   return { maps: grad, labels, scores };
 }

@@ -69,12 +69,17 @@ export function integrationPoints(rule: IntegrationRule, m: number): { alphas: n
   return { alphas, weights };
 }
 
-function makeBaselines(
+/**
+ * N×3×H×W baselines for `images` in the model's normalised units: a black image, the image blurred (σ `sigma` px),
+ * uniform noise (seeded), or a given 1×3×H×W (repeated) or N×3×H×W tensor. Errors name `method`.
+ */
+export function makeBaselines(
   classifier: Classifier,
   images: Tensor,
   baseline: Baseline,
   sigma: number,
   seed: number,
+  method = 'integratedGradients',
 ): Tensor {
   const [n, c, h, w] = images.dims;
   const plane = h * w;
@@ -82,9 +87,7 @@ function makeBaselines(
   if (typeof baseline === 'object') {
     const [bn, ...rest] = baseline.dims;
     if (rest.join() !== [c, h, w].join() || (bn !== 1 && bn !== n) || baseline.data.length !== bn * c * plane)
-      throw new Error(
-        `integratedGradients: baseline dims [${baseline.dims}], expected [1 or ${n}, ${c}, ${h}, ${w}]`,
-      );
+      throw new Error(`${method}: baseline dims [${baseline.dims}], expected [1 or ${n}, ${c}, ${h}, ${w}]`);
     if (bn === n) return baseline;
     const data = new Float32Array(images.data.length);
     for (let i = 0; i < n; i++) data.set(baseline.data, i * c * plane);
@@ -93,7 +96,7 @@ function makeBaselines(
   if (baseline === 'blur') return gaussianBlur(images, sigma);
   if (baseline !== 'black' && baseline !== 'uniform')
     throw new RangeError(
-      `integratedGradients: baseline '${String(baseline)}', expected black, blur, uniform or a tensor`,
+      `${method}: baseline '${String(baseline)}', expected black, blur, uniform or a tensor`,
     );
   const data = new Float32Array(images.data.length);
   const random = new Random(seed);

@@ -1,7 +1,7 @@
 // What the attribution methods share: targets, batching, results.
 import type { Classifier } from '../../model/classifier.js';
 import { padBatch, sliceBatch, type Tensor } from '../../tensor.js';
-import type { ReluRule } from '../../autodiff/types.js';
+import type { Composite } from '../../autodiff/types.js';
 import { argmaxRows, checkImageBatch, oneHot, resolveClasses, type ClassRef } from '../common.js';
 
 /** The class(es) to explain: one for every image, one per image, or undefined for each image's predicted class. */
@@ -101,12 +101,12 @@ export function channelSum(maps: Tensor, absolute = false): Tensor {
   return { data: out, dims: [n, h, w] };
 }
 
-/** d logit[label_i] / d image_i for every image (N×3×H×W), in batches of `batchSize`, with ReLU backward rule `relu`. */
+/** d logit[label_i] / d image_i for every image (N×3×H×W), in batches of `batchSize`, with the backward rules of `composite` (default: the true gradient). */
 export async function inputGradients(
   classifier: Classifier,
   images: Tensor,
   labels: readonly number[],
-  relu: ReluRule,
+  composite: Composite | undefined,
   batchSize: number,
   opts: Pick<AttributionOptions, 'onStep' | 'signal'> = {},
 ): Promise<Tensor> {
@@ -117,7 +117,7 @@ export async function inputGradients(
     const rows = labels.slice(start, start + count);
     const padded = size === count ? x : padBatch(x, size);
     while (rows.length < size) rows.push(rows[count - 1]);
-    const { grad } = await classifier.inputGradient(padded, oneHot(rows, classifier.numClasses), relu);
+    const { grad } = await classifier.inputGradient(padded, oneHot(rows, classifier.numClasses), composite);
     out.set(grad.data.subarray(0, count * per), start * per);
   });
   return { data: out, dims: [...images.dims] };

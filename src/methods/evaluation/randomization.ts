@@ -4,9 +4,8 @@ import { decodeTensor, encodeTensor } from '../../onnx/tensor-proto.js';
 import type { Tensor } from '../../tensor.js';
 import { Random } from '../random.js';
 import { resolveTargets, type Target } from '../attribution/support.js';
-
-/** Computes one N×H×W map per image for given labels: the explanation method under test. */
-export type Explainer = (classifier: Classifier, images: Tensor, labels: number[]) => Promise<Tensor>;
+import { spearmanCorrelation } from './support.js';
+import type { Explainer } from './types.js';
 
 /** Options of the model-randomization check. */
 export interface RandomizationOptions {
@@ -18,6 +17,8 @@ export interface RandomizationOptions {
   threshold?: number;
   /** Seed of the new weights; default 0. */
   seed?: number;
+  /** The original model's maps, when already computed (N×H×W or N×3×H×W); default: `explain`'s. */
+  maps?: Tensor;
   /** Called after each layer with its name, the layers done and the total. */
   onLayer?: (layer: string, done: number, total: number) => void;
   signal?: AbortSignal;
@@ -64,34 +65,68 @@ export function weightedLayers(
     .map(([layer, e]) => ({ layer, weights: [...e.weights], biases: [...e.biases] }));
 }
 
-/** Ranks (1-based, ties averaged) of `v`. */
-function ranks(v: Float32Array): Float64Array {
-  const order = Uint32Array.from(v.keys()).sort((a, b) => v[a] - v[b]);
-  const r = new Float64Array(v.length);
-  for (let i = 0; i < order.length;) {
-    let j = i;
-    while (j + 1 < order.length && v[order[j + 1]] === v[order[i]]) j++;
-    for (let q = i; q <= j; q++) r[order[q]] = (i + j) / 2 + 1;
-    i = j + 1;
-  }
-  return r;
-}
-
 /** Spearman rank correlation of two equally long arrays (Pearson correlation of their ranks); 0 if one is constant. */
 export function spearman(a: Float32Array, b: Float32Array): number {
-  const ra = ranks(a);
-  const rb = ranks(b);
-  const mean = (a.length + 1) / 2;
-  let num = 0;
-  let da = 0;
-  let db = 0;
-  for (let i = 0; i < ra.length; i++) {
-    num += (ra[i] - mean) * (rb[i] - mean);
-    da += (ra[i] - mean) ** 2;
-    db += (rb[i] - mean) ** 2;
-  }
-  return da > 0 && db > 0 ? num / Math.sqrt(da * db) : 0;
+  const r = spearmanCorrelation(a, b);
+  return Number.isNaN(r) ? 0 : r;
 }
+
+/**
+ * Re-initialises one layer of `model` in place: weights drawn from N(0, σ²) with σ the tensor's standard deviation,
+ * biases set to 0.
+ */
+function reinitialise(
+  model: onnx.ModelProto,
+  { weights, biases }: { weights: string[]; biases: string[] },
+  random: Random,
+): void {
+  const inits = model.graph.initializer;
+  for (const name of [...weights, ...biases]) {
+    const at = inits.findIndex((t) => t.name === name);
+    const t = decodeTensor(inits[at]);
+    const fresh = new Float32Array(t.data.length);
+    if (weights.includes(name)) {
+      const values = t.data as Float32Array;
+      let mean = 0;
+      for (const v of values) mean += v;
+      mean /= values.length;
+      let variance = 0;
+      for (const v of values) variance += (v - mean) ** 2;
+      const sigma = Math.sqrt(variance / values.length);
+      for (let i = 0; i < fresh.length; i++) fresh[i] = sigma * random.normal();
+    }
+    inits[at] = encodeTensor(name, 'float32', t.dims, fresh);
+  }
+}
+
+/** A classifier like `classifier` over another model (same labels, preprocessing, input and output); `what` names it. */
+export function classifierOver(classifier: Classifier, model: onnx.ModelProto, what: string): Classifier {
+  return new Classifier(
+    model,
+    {
+      labels: classifier.labels,
+      preprocessing: classifier.preprocessing,
+      input: classifier.inputName,
+      output: classifier.outputName,
+    },
+    classifier.backend,
+    `${classifier.source} (${what})`,
+  );
+}
+
+/**
+ * The classifier with every weighted layer re-initialised as `modelRandomization` does (the same weights as its last
+ * step for the same seed). Dispose of it when done.
+ */
+export function randomisedClassifier(classifier: Classifier, seed = 0): Classifier {
+  const model = cloneModel(classifier.model);
+  const random = new Random(seed);
+  for (const entry of weightedLayers(model)) reinitialise(model, entry, random);
+  return classifierOver(classifier, model, 'randomised');
+}
+
+/** The rank correlation at or above which a map counts as not depending on the randomised weights: 0.8. */
+export const RANDOMIZATION_THRESHOLD = 0.8;
 
 /**
  * The model-randomization sanity check (Adebayo et al. 2018), cascading: re-initialises the weighted layers from the
@@ -105,52 +140,35 @@ export async function modelRandomization(
   classifier: Classifier,
   images: Tensor,
   explain: Explainer,
-  { target, layers, threshold = 0.8, seed = 0, onLayer, signal }: RandomizationOptions = {},
+  {
+    target,
+    layers,
+    threshold = RANDOMIZATION_THRESHOLD,
+    seed = 0,
+    maps: given,
+    onLayer,
+    signal,
+  }: RandomizationOptions = {},
 ): Promise<RandomizationResult> {
   const { labels } = await resolveTargets(classifier, images, target, 16, 'modelRandomization');
   const n = images.dims[0];
-  const original = await explain(classifier, images, labels);
+  const original = given ?? (await explain(classifier, images, labels));
   const plane = original.data.length / n;
-  if (original.dims.length !== 3 || original.dims[0] !== n)
-    throw new Error(`modelRandomization: explain gave dims [${original.dims}], expected N×H×W`);
+  if (original.dims.length < 3 || original.dims[0] !== n)
+    throw new Error(`modelRandomization: maps of dims [${original.dims}], expected N×H×W or N×3×H×W`);
   const all = weightedLayers(classifier.model);
   const count = layers ?? all.length;
   if (!(Number.isInteger(count) && count > 0 && count <= all.length))
     throw new RangeError(`modelRandomization: layers ${count}, expected 1 to ${all.length}`);
   const model = cloneModel(classifier.model);
-  const index = new Map(model.graph.initializer.map((t, i) => [t.name, i]));
   const random = new Random(seed);
   const abs = (t: Tensor, i: number) => t.data.slice(i * plane, (i + 1) * plane).map(Math.abs);
   const steps: RandomizationResult['steps'] = [];
-  for (const { layer, weights, biases } of all.slice(0, count)) {
+  for (const entry of all.slice(0, count)) {
     signal?.throwIfAborted();
-    for (const name of [...weights, ...biases]) {
-      const at = index.get(name)!;
-      const t = decodeTensor(model.graph.initializer[at]);
-      const fresh = new Float32Array(t.data.length);
-      if (weights.includes(name)) {
-        const values = t.data as Float32Array;
-        let mean = 0;
-        for (const v of values) mean += v;
-        mean /= values.length;
-        let variance = 0;
-        for (const v of values) variance += (v - mean) ** 2;
-        const sigma = Math.sqrt(variance / values.length);
-        for (let i = 0; i < fresh.length; i++) fresh[i] = sigma * random.normal();
-      }
-      model.graph.initializer[at] = encodeTensor(name, 'float32', t.dims, fresh);
-    }
-    const randomised = new Classifier(
-      cloneModel(model),
-      {
-        labels: classifier.labels,
-        preprocessing: classifier.preprocessing,
-        input: classifier.inputName,
-        output: classifier.outputName,
-      },
-      classifier.backend,
-      `${classifier.source} (randomised down to ${layer})`,
-    );
+    reinitialise(model, entry, random);
+    const randomised = classifierOver(classifier, cloneModel(model), `randomised down to ${entry.layer}`);
+    const layer = entry.layer;
     try {
       const maps = await explain(randomised, images, labels);
       steps.push({ layer, correlations: labels.map((_, i) => spearman(abs(original, i), abs(maps, i))) });

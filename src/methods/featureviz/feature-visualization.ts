@@ -1,3 +1,4 @@
+import { DECONVNET } from '../../autodiff/composite.js';
 import type { Preprocessing } from '../../image/types.js';
 import type { Classifier } from '../../model/classifier.js';
 import { l2Norm, type Tensor } from '../../tensor.js';
@@ -176,7 +177,7 @@ export async function visualizeFeatures(
     if (dead.length > 0) {
       // Every ReLU on the way is inactive for these images, so the gradient is 0 and Adam would never move them.
       // Like Lucid's redirected ReLU over the first 16 steps, let positive gradients through inactive ReLUs.
-      const redirected = await classifier.gradients(x, { seeds: stepSeeds, relu: 'deconvnet' });
+      const redirected = await classifier.gradients(x, { seeds: stepSeeds, composite: DECONVNET });
       const gr = redirected.grads[classifier.inputName].data;
       for (const i of dead) gx.set(gr.subarray(i * per, (i + 1) * per), i * per);
     }

@@ -21,8 +21,11 @@ export class ClassvizView {
   private job?: Job<ClassvizResult>;
   private paused = false;
   private className = '';
+  // Steps of the run shown (or the form's default before any): the counter never shows a refused value.
+  private total: number;
 
   constructor(private readonly app: App) {
+    this.total = Number(this.iterations.value);
     this.target = new ClassCombobox(
       byId('cv-class', HTMLInputElement),
       byId('cv-class-list', HTMLUListElement),
@@ -33,8 +36,13 @@ export class ClassvizView {
       void this.run();
     });
     this.iterations.addEventListener('change', () => {
-      if (!this.job && this.canvas.dataset.iteration === '0')
-        this.status.textContent = `Iteration 0 / ${this.iterations.value}`;
+      if (this.job || this.canvas.dataset.iteration !== '0') return;
+      try {
+        this.total = numberFrom(this.iterations, true);
+        this.status.textContent = `Iteration 0 / ${this.total}`;
+      } catch (err) {
+        this.result.textContent = (err as Error).message;
+      }
     });
     this.pauseButton.addEventListener('click', () => this.togglePause());
     this.stopButton.addEventListener('click', () => {
@@ -74,6 +82,17 @@ export class ClassvizView {
     };
   }
 
+  /** Back to no result: a blank canvas at iteration 0 of the last accepted count, no score, nothing to download. */
+  private clear(): void {
+    this.canvas.getContext('2d')?.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    this.canvas.dataset.iteration = '0';
+    this.status.textContent = `Iteration 0 / ${this.total}`;
+    this.score.textContent = '';
+    this.result.textContent = '';
+    this.pngButton.disabled = true;
+    this.gifButton.disabled = true;
+  }
+
   private togglePause(): void {
     if (!this.job) return;
     this.setPaused(!this.paused);
@@ -93,10 +112,12 @@ export class ClassvizView {
       target = this.target.value();
       settings = this.settings();
     } catch (err) {
+      if (!this.job) this.clear();
       this.result.textContent = (err as Error).message;
       this.panel.dataset.state = 'invalid';
       return;
     }
+    this.total = settings.iterations;
     this.className = this.app.name(target);
     this.panel.dataset.state = 'running';
     this.result.textContent = '';

@@ -38,12 +38,23 @@ export class FoolingView {
     this.stopButton.addEventListener('click', () => this.job?.stop());
     app.onImage((image) => {
       drawRgb(byId('fool-original', HTMLCanvasElement), image.crop);
-      if (!this.job) this.clear();
+      if (!this.job) {
+        this.clear();
+        this.runButton.disabled = false;
+      }
+    });
+    // No image, nothing to fool: the old one's result goes and the button waits for a new image.
+    app.onImageCleared(() => {
+      this.job?.stop();
+      this.clear(true);
+      this.progress.textContent = 'No image to fool: pick a sample or drop a file.';
+      this.runButton.disabled = true;
     });
   }
 
-  private clear(): void {
-    for (const id of ['fool-image', 'fool-diff']) {
+  /** Clears the result (and the original too with `all`). */
+  private clear(all = false): void {
+    for (const id of all ? ['fool-original', 'fool-image', 'fool-diff'] : ['fool-image', 'fool-diff']) {
       const canvas = byId(id, HTMLCanvasElement);
       canvas.getContext('2d')?.clearRect(0, 0, canvas.width, canvas.height);
     }
@@ -62,6 +73,8 @@ export class FoolingView {
       learningRate = numberFrom(this.lr);
       maxIterations = numberFrom(this.max, true);
     } catch (err) {
+      // A refused request shows only why: a result left under the message would look like its answer.
+      this.clear();
       this.progress.textContent = (err as Error).message;
       this.panel.dataset.state = 'invalid';
       return;
@@ -84,7 +97,7 @@ export class FoolingView {
       this.panel.dataset.state = stopped ? 'stopped' : 'error';
     } finally {
       this.job = undefined;
-      this.runButton.disabled = false;
+      this.runButton.disabled = !this.app.image;
       this.stopButton.disabled = true;
     }
   }

@@ -15,6 +15,7 @@ export class InputView {
   // What was loaded last, so that another model can look at the same image.
   private last?: { name: string; bytes: () => Promise<ArrayBuffer> };
   private readonly samples = byId('samples', HTMLElement);
+  private readonly samplesHint = byId('samples-hint', HTMLElement);
   private readonly top5 = byId('top5', HTMLOListElement);
   private readonly caption = byId('input-name', HTMLElement);
   private readonly canvas = byId('input-canvas', HTMLCanvasElement);
@@ -68,8 +69,26 @@ export class InputView {
         return button;
       }),
     );
+    this.showScroll(names.length);
     if (names.length > 0) await this.useSample(names[0]);
     else this.caption.textContent = 'No sample images: drop or choose one';
+  }
+
+  /** Says how many samples there are and, while some are out of sight, that the strip scrolls (its edge fades). */
+  private showScroll(count: number): void {
+    const update = () => {
+      const { scrollLeft, scrollWidth, clientWidth } = this.samples;
+      const more = scrollLeft + clientWidth < scrollWidth - 1;
+      this.samples.dataset.more = String(more);
+      const hidden = scrollWidth > clientWidth + 1;
+      this.samplesHint.textContent =
+        count === 0
+          ? ''
+          : `${count} sample${count === 1 ? '' : 's'}${hidden ? ' · scroll sideways for more →' : ''}`;
+    };
+    this.samples.addEventListener('scroll', update, { passive: true });
+    new ResizeObserver(update).observe(this.samples);
+    update();
   }
 
   private async useSample(name: string): Promise<void> {
@@ -112,6 +131,9 @@ export class InputView {
       this.top5.dataset.state = 'error';
       this.top5.replaceChildren();
       this.caption.textContent = (err as Error).message;
+      this.canvas.getContext('2d')?.clearRect(0, 0, this.canvas.width, this.canvas.height);
+      this.canvas.setAttribute('aria-label', 'No image: the file could not be used');
+      this.app.clearImage();
     }
   }
 }
