@@ -211,7 +211,7 @@ export function withMethodOptions(cmd: Command): Command {
     )
     .option(
       '--feature-mask <file.npy>',
-      'KernelSHAP/LIME features: integer labels H×W (or N×H×W) in the input resolution (default: SLIC superpixels, about 50)',
+      'KernelSHAP/LIME features: integer labels H×W (or N×H×W) in the input resolution (default: SLIC superpixels as scikit-image makes them, about 50 to 90 at 224×224)',
     )
     .addOption(
       new Option(
@@ -422,7 +422,7 @@ export async function attributionReportSection(
         `the classifier, found in the graph.${attentionText}\n\n` +
         'To keep the report quick, SmoothGrad and VarGrad use 10 noisy samples (noise 15% of the image range) instead ' +
         `of 25, Integrated Gradients 20 Gauss-Legendre points instead of 50 (completeness gap at most ${worstGap}% ` +
-        'here), GradientSHAP 20 points instead of 50, KernelSHAP and LIME 100 model runs on about 50 SLIC ' +
+        'here), GradientSHAP 20 points instead of 50, KernelSHAP and LIME 100 model runs on about 50 to 90 SLIC ' +
         'superpixels instead of 500, and RISE 250 masks instead of 4000; occlusion slides a 32-pixel mean-colour ' +
         'square every 16 pixels. Pixel maps are absolute values summed over the colour channels and clipped at ' +
         'their 99th percentile; class activation maps and RISE are blended on the image; occlusion, KernelSHAP and ' +

@@ -9,7 +9,7 @@ import { resolveTargets, type AttributionOptions, type AttributionResult, type T
 export interface SurrogateOptions extends AttributionOptions {
   /** Model runs per image, including KernelSHAP's two end points; default 500. */
   samples?: number;
-  /** Features: 1×H×W or N×H×W integer labels; default SLIC superpixels (about 50 per image). */
+  /** Features: 1×H×W or N×H×W integer labels; default SLIC superpixels as scikit-image makes them (`featureMasks`). */
   featureMask?: Tensor;
   /** Value a switched-off feature's pixels take, in normalised units; default 0 (the mean colour). */
   baseline?: number;
