@@ -5,14 +5,16 @@ import type { Classifier } from '../model/classifier.js';
 import { describeImport } from '../model/import.js';
 import { downloadProgress } from './download-progress.js';
 import { UsageError } from './errors.js';
+import { withQuietOption } from './progress.js';
 
 export { planOutputs, OutputSet, type OutputFormat, type PlannedOutput } from './outputs.js';
 export {
   progressBar,
   withProgressOption,
+  withQuietOption,
   type Progress,
   type ProgressFlags,
-  type ProgressOutput,
+  type ProgressOptions,
 } from './progress.js';
 
 /** Options every model-using command takes. */
@@ -23,6 +25,7 @@ export interface ModelFlags {
   threads?: number;
   verbose?: boolean;
   json?: boolean;
+  quiet?: boolean;
 }
 
 /** Bounds of a numeric flag; `above` is an exclusive lower bound (e.g. 0 for "positive"). */
@@ -91,14 +94,14 @@ export function seedFlag(name = '--seed'): (value: string) => number {
 export const MAX_THREADS = 4 * availableParallelism();
 
 /**
- * Adds --model, --labels, --logits, --threads and --verbose (`threadsHelp` says what --threads means for the
- * command).
+ * Adds --model, --labels, --logits, --threads, --verbose and --quiet (a model given by URL is downloaded with
+ * progress; `threadsHelp` says what --threads means for the command).
  */
 export function withModelOptions(
   cmd: Command,
   threadsHelp = 'threads per ONNX Runtime session (default: all cores)',
 ): Command {
-  return cmd
+  return withQuietOption(cmd)
     .option(
       '-m, --model <name|path|url>',
       'model name (see netvis models list), .onnx file, or https:// URL (cached on first use)',
@@ -117,9 +120,12 @@ export function withModelOptions(
     );
 }
 
-/** Loads the classifier named by the model flags (showing a download's progress; with --verbose, the import's decisions). */
+/**
+ * Loads the classifier named by the model flags (showing a download's progress unless --quiet or --json; with
+ * --verbose, the import's decisions).
+ */
 export async function classifierFrom(flags: ModelFlags): Promise<Classifier> {
-  const progress = downloadProgress(flags.json);
+  const progress = downloadProgress(flags.quiet || flags.json);
   let classifier: Classifier;
   try {
     classifier = await loadClassifier({
@@ -130,11 +136,9 @@ export async function classifierFrom(flags: ModelFlags): Promise<Classifier> {
       threads: flags.threads,
       onDownload: (received, total) => progress.update(flags.model ?? '', received, total),
     });
-  } catch (err) {
+  } finally {
     progress.stop();
-    throw err;
   }
-  progress.done();
   if (flags.verbose && classifier.report)
     for (const line of describeImport(classifier.report)) process.stderr.write(`${line}\n`);
   return classifier;

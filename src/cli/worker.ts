@@ -8,7 +8,10 @@ interface WorkerFlags extends ModelFlags, PoolFlags {
   stallTimeout: number;
 }
 
-/** `netvis worker --queue redis://HOST:PORT`: takes benchmark jobs from the queue until Ctrl-C or SIGTERM. */
+/**
+ * `netvis worker --queue redis://HOST:PORT`: takes benchmark jobs from the queue until Ctrl-C or SIGTERM, with a line
+ * on stderr per job started, completed or failed (with --quiet, only the failed ones).
+ */
 export function workerCommand(): Command {
   return withModelOptions(
     withPoolOptions(new Command('worker'))
@@ -47,6 +50,7 @@ export function workerCommand(): Command {
       stallTimeoutMs: flags.stallTimeout * 1000,
       onJob: (event, task, detail) => {
         if (event === 'completed') jobs++;
+        if (flags.quiet && event !== 'failed') return;
         const what = `${task.method.label} on ${task.images.length} image${task.images.length === 1 ? '' : 's'} (${task.images[0].name}…), ${task.metrics.map((s) => s.label).join(', ')}`;
         process.stderr.write(
           `netvis worker: ${event === 'active' ? 'started' : event} ${what}${detail ? `: ${detail}` : ''}\n`,
