@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { decodeImage } from '../image/decode.js';
 import { resizeBilinear, centerCrop, resizeShorterSide } from '../image/resize.js';
@@ -18,8 +18,10 @@ import { checkSpecs, type TaskResult } from '../runner/task.js';
 import { InterruptedError, UsageError } from './errors.js';
 import { checkUpdatedFile } from './outputs.js';
 import { formatDuration } from './progress.js';
+import { checkMethodOptions } from './attribute.js';
 import {
   classifierFrom,
+  MAX_THREADS,
   positiveInt,
   printJson,
   printTable,
@@ -145,20 +147,38 @@ export interface PoolFlags {
   threads?: number;
 }
 
+// More worker threads than this only add contention (the same bound as --threads); more heap than the machine has
+// is no limit.
+const MAX_WORKERS = MAX_THREADS;
+const MAX_HEAP_MB = Math.floor(totalmem() / 2 ** 20);
+
 /** Adds --workers and --worker-memory. */
 export function withPoolOptions(cmd: Command): Command {
   return cmd
     .addOption(
       new Option(
         '--workers <n>',
-        'worker threads, each with its own model session (default: one per core)',
-      ).argParser(positiveInt('--workers')),
+        `worker threads, each with its own model session (default: one per core); 1 to ${MAX_WORKERS}`,
+      ).argParser(positiveInt('--workers', MAX_WORKERS)),
     )
     .addOption(
-      new Option('--worker-memory <MB>', 'JavaScript heap limit per worker thread, in MB')
+      new Option(
+        '--worker-memory <MB>',
+        `JavaScript heap limit per worker thread, in MB; 1 to ${MAX_HEAP_MB}`,
+      )
         .default(2048)
-        .argParser(positiveInt('--worker-memory')),
+        .argParser(positiveInt('--worker-memory', MAX_HEAP_MB)),
     );
+}
+
+/** Checks the form of a --queue URL before any work (a usage error); the server itself is reached later. */
+export async function checkQueueUrl(url: string): Promise<void> {
+  const { redisOptions } = await import('../runner/queue.js');
+  try {
+    redisOptions(url);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 /** Worker threads and ONNX Runtime threads each: as given, else one worker per core and the cores shared out. */
@@ -204,12 +224,14 @@ export function benchmarkCommand(): Command {
     'ONNX Runtime threads per worker (default: the cores shared out among the workers)',
   ).action(async (dataset: string, flags: BenchmarkFlags) => {
     const methods = specsFrom(flags.methods, '--methods');
+    checkMethodOptions(methods);
     const asked = specsFrom(flags.metrics, '--metrics');
     if (flags.export) exportFormat(flags.export);
     if (flags.queue && flags.workers)
       throw new UsageError(
         '--workers applies to this machine; with --queue, give it to each `netvis worker`',
       );
+    if (flags.queue) await checkQueueUrl(flags.queue);
     const items = await readDataset(dataset);
     let metrics: Spec[];
     try {
@@ -273,6 +295,7 @@ export function benchmarkCommand(): Command {
       const tasks = planTasks(hashed, model, methods, metrics, done);
       const t0 = performance.now();
       if (tasks.length) {
+        if (flags.queue) await (await import('../runner/queue.js')).checkRedis(flags.queue);
         const progress = progressBar(keys.length, 'benchmark', flags, { start: already, unit: 'results' });
         const onResult = async (planned: PlannedTask, result: TaskResult) => {
           await db.record(
@@ -287,8 +310,7 @@ export function benchmarkCommand(): Command {
           await withInterrupt(async (signal) => {
             try {
               if (flags.queue) {
-                const { checkRedis, runOnQueue } = await import('../runner/queue.js');
-                await checkRedis(flags.queue);
+                const { runOnQueue } = await import('../runner/queue.js');
                 await runOnQueue(flags.queue, tasks, { load: loadTask, onResult, signal });
               } else {
                 const { TaskPool, runOnPool } = await import('../runner/pool.js');

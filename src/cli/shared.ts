@@ -28,18 +28,24 @@ export interface ModelFlags {
   quiet?: boolean;
 }
 
-/** Bounds of a numeric flag; `above` is an exclusive lower bound (e.g. 0 for "positive"). */
+/** Bounds of a numeric flag; `above` and `below` are exclusive (e.g. above 0 for "positive"), `min` and `max` not. */
 export interface NumberBounds {
   integer?: boolean;
   min?: number;
   above?: number;
   max?: number;
+  below?: number;
 }
 
-function describeBounds({ integer, min, above, max }: NumberBounds): string {
+function describeBounds({ integer, min, above, max, below }: NumberBounds): string {
   const kind = integer ? 'an integer' : 'a number';
-  if (max === undefined && ((integer && min === 1) || (!integer && above === 0)))
+  if (max === undefined && below === undefined && ((integer && min === 1) || (!integer && above === 0)))
     return integer ? 'a positive integer' : 'a positive number';
+  const low = min ?? above;
+  const high = max ?? below;
+  // A fraction or percentile reads best as an interval: [0, 1), (0, 100].
+  if (!integer && low !== undefined && high !== undefined)
+    return `in ${min === undefined ? '(' : '['}${low}, ${high}${max === undefined ? ')' : ']'}`;
   if (min !== undefined && max !== undefined) return `${kind} from ${min} to ${max}`;
   if (above !== undefined && max !== undefined) return `${kind} > ${above} and ≤ ${max}`;
   if (min !== undefined) return `${kind} ≥ ${min}`;
@@ -52,14 +58,15 @@ function describeBounds({ integer, min, above, max }: NumberBounds): string {
 export function numberFlag(name: string, bounds: NumberBounds = {}): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    const { integer, min, above, max } = bounds;
+    const { integer, min, above, max, below } = bounds;
     const ok =
       value.trim() !== '' &&
       Number.isFinite(n) &&
       (!integer || Number.isInteger(n)) &&
       (min === undefined || n >= min) &&
       (above === undefined || n > above) &&
-      (max === undefined || n <= max);
+      (max === undefined || n <= max) &&
+      (below === undefined || n < below);
     if (!ok) throw new UsageError(`${name} must be ${describeBounds(bounds)}, got '${value}'`);
     return n;
   };

@@ -1,7 +1,10 @@
 import { Command, Option } from 'commander';
-import { poolSize, withPoolOptions, type PoolFlags } from './benchmark.js';
+import { checkQueueUrl, poolSize, withPoolOptions, type PoolFlags } from './benchmark.js';
 import { InterruptedError } from './errors.js';
 import { classifierFrom, positiveInt, withModelOptions, type ModelFlags } from './shared.js';
+
+// A day: BullMQ's lock timers (up to twice this, in ms) must stay within a Node timer's 2^31 ms.
+const MAX_STALL_SECONDS = 86_400;
 
 interface WorkerFlags extends ModelFlags, PoolFlags {
   queue: string;
@@ -22,13 +25,14 @@ export function workerCommand(): Command {
       .addOption(
         new Option(
           '--stall-timeout <s>',
-          "seconds without this worker's heartbeat after which its job goes to another worker (a killed worker's job is retried after this, up to twice as long)",
+          `seconds without this worker's heartbeat after which its job goes to another worker (a killed worker's job is retried after this, up to twice as long); 1 to ${MAX_STALL_SECONDS}`,
         )
           .default(30)
-          .argParser(positiveInt('--stall-timeout')),
+          .argParser(positiveInt('--stall-timeout', MAX_STALL_SECONDS)),
       ),
     'ONNX Runtime threads per worker thread (default: the cores shared out)',
   ).action(async (flags: WorkerFlags) => {
+    await checkQueueUrl(flags.queue);
     const { checkRedis, serveQueue } = await import('../runner/queue.js');
     const { hashFile } = await import('../runner/plan.js');
     const { TaskPool } = await import('../runner/pool.js');
