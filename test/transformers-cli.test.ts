@@ -54,5 +54,5 @@ test('attention methods on a model without attention, and a bad --discard-ratio,
   assert.equal(cnn.stderr.trim().split('\n').length, 1, cnn.stderr);
   const ratio = await runCli(['attribute', image, '--method', 'rollout', '--discard-ratio', '1']);
   assert.equal(ratio.code, 2);
-  assert.match(ratio.stderr, /--discard-ratio must be in \[0, 1\), got 1/);
+  assert.match(ratio.stderr, /--discard-ratio must be in \[0, 1\), got '1'/);
 });

@@ -27,8 +27,10 @@ let page: Page;
 const pageErrors: string[] = [];
 
 function serve(): Promise<string> {
+  // The 25 shared images as samples (netvis ships 6): enough for the strip to scroll.
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'netvis.js'), 'serve', '--port', '0'], {
     cwd: ROOT,
+    env: { ...process.env, NETVIS_SAMPLES: IMAGES },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   server = child;
@@ -547,13 +549,38 @@ test("the fooling target's autocomplete tells the two cranes apart; either displ
   }
 });
 
-test("the user's own model (softmax_output.onnx, 10 labels) opens from a file input and shows its own probabilities", async () => {
+test("the user's own model (softmax_output.onnx, 10 labels) opens from a file input and shows its own probabilities; the methods follow the model (attention ones for a ViT only)", async () => {
   const other = await context!.newPage();
   try {
     other.on('pageerror', (e) => pageErrors.push(e.message));
     await other.goto(url);
     await other.waitForSelector('body[data-ready="true"]', LONG);
     await other.waitForSelector('#top5[data-state="done"]', LONG);
+    const methods = () =>
+      other.$$eval('#attr-method option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+    const attention = ['rollout', 'attention-grad'];
+    const offered = await methods();
+    assert.ok(offered.includes('gradcam') && !attention.some((m) => offered.includes(m)), offered.join());
+    // A ViT (random weights, 1000 classes): the attention methods join the list.
+    await other.setInputFiles('#model-file', [
+      {
+        name: 'vit_small_patch16.onnx',
+        mimeType: 'application/octet-stream',
+        buffer: readFileSync(join(SHARED, 'fixtures', 'modern', 'vit_small_patch16.onnx')),
+      },
+      {
+        name: 'labels.json',
+        mimeType: 'application/json',
+        buffer: Buffer.from(JSON.stringify(Array.from({ length: 1000 }, (_, i) => `class ${i}`))),
+      },
+    ]);
+    await other.waitForFunction(
+      () => document.querySelector('#model-name')?.textContent === 'vit_small_patch16.onnx',
+      null,
+      LONG,
+    );
+    const vit = await methods();
+    assert.ok(attention.every((m) => vit.includes(m)) && vit.length === offered.length + 2, vit.join());
     const model = join(SHARED, 'fixtures', 'import', 'softmax_output.onnx');
     const names = Array.from({ length: 10 }, (_, i) => `shape ${i}`);
     await other.setInputFiles('#model-file', [
@@ -574,11 +601,7 @@ test("the user's own model (softmax_output.onnx, 10 labels) opens from a file in
     );
     // The model's own output 'probs' on the same input (the first sample, preprocessed as the import decided: its
     // fixed 32×32 input), run as the file is by onnxruntime-node.
-    const sample = join(
-      ROOT,
-      'samples',
-      (await other.getAttribute('.sample[aria-pressed="true"]', 'data-sample'))!,
-    );
+    const sample = join(IMAGES, (await other.getAttribute('.sample[aria-pressed="true"]', 'data-sample'))!);
     const { tensor } = await loadImageBatch([sample], { ...IMAGENET_PREPROCESSING, resize: 37, crop: 32 });
     const session = await nodeBackend.createSession(readFileSync(model));
     const probs = (await session.run({ input: { type: 'float32', dims: tensor.dims, data: tensor.data } }))
@@ -595,6 +618,8 @@ test("the user's own model (softmax_output.onnx, 10 labels) opens from a file in
     );
     for (const s of shown)
       assert.ok(Math.abs(s.probability - probs[s.index]) < 1e-4, `${s.probability} vs ${probs[s.index]}`);
+    // A CNN again: the attention methods are gone.
+    assert.deepEqual(await methods(), offered);
     await other.screenshot({ path: join(ARTIFACTS, 'web-own-model-1280x800.png') });
   } finally {
     await other.close();

@@ -18,21 +18,22 @@ import type { Classifier } from '../model/classifier.js';
 import { COLORMAP_NAMES, type ColormapName, type SignMode } from '../render/colormap.js';
 import { methodGrid, type MapStyle, type MethodRow } from '../render/method-grid.js';
 import type { ReportSection } from '../render/report.js';
+import type { Spec } from '../runner/spec.js';
 import type { Tensor } from '../tensor.js';
 import { decodeNpy, encodeNpy, NpyError } from '../util/npy.js';
 import { UsageError } from './errors.js';
 import {
   mapStats,
   classifierFrom,
-  finiteNumber,
+  numberFlag,
   planOutputs,
-  positiveInt,
   printJson,
   progressBar,
   withInterrupt,
   withModelOptions,
   withProgressOption,
   type ModelFlags,
+  type NumberBounds,
   type ProgressFlags,
 } from './shared.js';
 
@@ -188,6 +189,47 @@ export function savedMapsStem(path: string, count: number, method: string): stri
   return count === 1 ? stem : `${stem}-${method}`;
 }
 
+/** Bounds of the numeric method settings: `attribute`'s and `evaluate`'s flags, and `benchmark`'s method options. */
+const SETTING_BOUNDS: Partial<Record<keyof MethodSettings, NumberBounds>> = {
+  samples: { integer: true, min: 1 },
+  masks: { integer: true, min: 1 },
+  noiseLevel: { min: 0 },
+  steps: { integer: true, min: 1 },
+  window: { integer: true, min: 1 },
+  stride: { integer: true, min: 1 },
+  discardRatio: { min: 0, below: 1 },
+  batchSize: { integer: true, min: 1 },
+  seed: { integer: true },
+};
+
+/** The values of the method settings that name a variant. */
+const SETTING_CHOICES: Partial<Record<keyof MethodSettings, readonly string[]>> = {
+  baseline: ['black', 'blur', 'uniform'],
+  rule: ['riemann', 'gauss-legendre'],
+  headFusion: ['mean', 'max', 'min'],
+};
+
+const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** The parser of a numeric method setting's flag (`--noise-level` for noiseLevel). */
+const settingFlag = (key: keyof MethodSettings) => numberFlag(`--${kebab(key)}`, SETTING_BOUNDS[key]);
+
+/**
+ * Checks the options of `benchmark --methods` entries (`ig[steps=32]`) with the bounds and choices of the same
+ * settings' flags, so a bad value fails before any work. Throws a UsageError naming the method and option.
+ */
+export function checkMethodOptions(methods: Spec[]): void {
+  for (const m of methods)
+    for (const [key, value] of Object.entries(m.options)) {
+      const name = `${m.name}: ${kebab(key)}`;
+      const bounds = SETTING_BOUNDS[key as keyof MethodSettings];
+      const choices = SETTING_CHOICES[key as keyof MethodSettings];
+      if (bounds) numberFlag(name, bounds)(String(value));
+      if (choices && !choices.includes(value as string))
+        throw new UsageError(`${name} must be one of ${choices.join(', ')}, got '${String(value)}'`);
+    }
+}
+
 /** Adds the method settings shared by `attribute` and `evaluate`. */
 export function withMethodOptions(cmd: Command): Command {
   return cmd
@@ -203,67 +245,60 @@ export function withMethodOptions(cmd: Command): Command {
       new Option(
         '--samples <n>',
         'samples: SmoothGrad/VarGrad noisy copies (default 25), GradientSHAP points (50), KernelSHAP/LIME model runs (500)',
-      ).argParser(positiveInt('--samples')),
+      ).argParser(settingFlag('samples')),
     )
     .addOption(
-      new Option('--masks <n>', 'RISE random masks per image (default 4000)').argParser(
-        positiveInt('--masks'),
-      ),
+      new Option('--masks <n>', 'RISE random masks per image (default 4000)').argParser(settingFlag('masks')),
     )
     .option(
       '--feature-mask <file.npy>',
-      'KernelSHAP/LIME features: integer labels H×W (or N×H×W) in the input resolution (default: SLIC superpixels, about 50)',
+      'KernelSHAP/LIME features: integer labels H×W (or N×H×W) in the input resolution (default: SLIC superpixels as scikit-image makes them, about 50 to 90 at 224×224)',
     )
     .addOption(
       new Option(
         '--noise-level <f>',
         'SmoothGrad/VarGrad noise σ as a fraction of the image range (default 0.15)',
-      ).argParser(finiteNumber('--noise-level')),
+      ).argParser(settingFlag('noiseLevel')),
     )
     .addOption(
       new Option('--steps <n>', 'Integrated Gradients path points (default 50)').argParser(
-        positiveInt('--steps'),
+        settingFlag('steps'),
       ),
     )
     .addOption(
       new Option(
         '--baseline <kind>',
         "Integrated Gradients' baseline, DeepLIFT's reference (default black)",
-      ).choices(['black', 'blur', 'uniform']),
+      ).choices(SETTING_CHOICES.baseline!),
     )
     .addOption(
-      new Option('--rule <rule>', 'Integrated Gradients quadrature (default gauss-legendre)').choices([
-        'riemann',
-        'gauss-legendre',
-      ]),
+      new Option('--rule <rule>', 'Integrated Gradients quadrature (default gauss-legendre)').choices(
+        SETTING_CHOICES.rule!,
+      ),
     )
     .addOption(
-      new Option('--window <px>', 'occlusion square side (default 32)').argParser(positiveInt('--window')),
+      new Option('--window <px>', 'occlusion square side (default 32)').argParser(settingFlag('window')),
     )
+    .addOption(new Option('--stride <px>', 'occlusion stride (default 16)').argParser(settingFlag('stride')))
     .addOption(
-      new Option('--stride <px>', 'occlusion stride (default 16)').argParser(positiveInt('--stride')),
-    )
-    .addOption(
-      new Option('--head-fusion <how>', 'attention rollout: merge heads by (default mean)').choices([
-        'mean',
-        'max',
-        'min',
-      ]),
+      new Option('--head-fusion <how>', 'attention rollout: merge heads by (default mean)').choices(
+        SETTING_CHOICES.headFusion!,
+      ),
     )
     .addOption(
       new Option(
         '--discard-ratio <f>',
         'attention rollout: fraction of smallest attention weights dropped per layer, in [0, 1) (default 0)',
-      ).argParser(finiteNumber('--discard-ratio')),
+      ).argParser(settingFlag('discardRatio')),
     )
     .addOption(
       new Option('--batch-size <n>', 'inputs per model run (bounds memory)').argParser(
-        positiveInt('--batch-size'),
+        settingFlag('batchSize'),
       ),
     )
     .addOption(
       new Option('--seed <n>', 'seed of every random draw: noise, samples, masks (default 0)').argParser(
-        finiteNumber('--seed'),
+        settingFlag('seed'),
       ),
     );
 }
@@ -284,14 +319,14 @@ function readFeatureMask(path: string, dims: number[]): Tensor {
       `--feature-mask ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
     );
   }
-  const array = decodeNpy(bytes, path);
+  const array = decodeNpy(bytes, `--feature-mask ${path}`);
   const d = array.dims.length === 2 ? [1, ...array.dims] : array.dims;
   if (d.length !== 3 || d[1] !== h || d[2] !== w || (d[0] !== 1 && d[0] !== n))
     throw new NpyError(
-      `${path}: a feature mask of shape (${array.dims.join(', ')}), expected (${h}, ${w}) or (${n}, ${h}, ${w}) for these images`,
+      `--feature-mask ${path}: a feature mask of shape (${array.dims.join(', ')}), expected (${h}, ${w}) or (${n}, ${h}, ${w}) for these images`,
     );
   if (!array.data.every(Number.isInteger))
-    throw new NpyError(`${path}: feature mask values must be integers (labels)`);
+    throw new NpyError(`--feature-mask ${path}: feature mask values must be integers (labels)`);
   return { data: Float32Array.from(array.data), dims: d };
 }
 
@@ -299,8 +334,6 @@ function readFeatureMask(path: string, dims: number[]): Tensor {
 export function settingsFrom(flags: MethodFlags, dims: number[]): MethodSettings {
   const { layer, samples, noiseLevel, steps, baseline, rule, window, stride, batchSize, seed, masks } = flags;
   const { headFusion, discardRatio } = flags;
-  if (discardRatio !== undefined && !(discardRatio >= 0 && discardRatio < 1))
-    throw new UsageError(`--discard-ratio must be in [0, 1), got ${discardRatio}`);
   const featureMask = flags.featureMask === undefined ? undefined : readFeatureMask(flags.featureMask, dims);
   return {
     layer,
@@ -542,12 +575,12 @@ export function attributeCommand(): Command {
         .addOption(
           new Option('--clip <percentile>', 'percentile of the map mapped to the top colour')
             .default(99)
-            .argParser(finiteNumber('--clip')),
+            .argParser(numberFlag('--clip', { above: 0, max: 100 })),
         )
         .option('--overlay', 'blend every map on its image')
         .addOption(
           new Option('--alpha <a>', 'overlay opacity at the strongest values (default 0.5)').argParser(
-            finiteNumber('--alpha'),
+            numberFlag('--alpha', { min: 0, max: 1 }),
           ),
         )
         .option('-o, --output <file>', 'PNG figure to write', 'attribution.png')
@@ -561,12 +594,6 @@ export function attributeCommand(): Command {
   ).action(async (images: string[], flags: AttributeFlags) => {
     parseMethods(flags.method);
     const targets = targetsFrom(flags.target, images.length);
-    if (!(flags.clip > 0 && flags.clip <= 100))
-      throw new UsageError(`--clip must be in (0, 100], got ${flags.clip}`);
-    if (flags.alpha !== undefined && !(flags.alpha >= 0 && flags.alpha <= 1))
-      throw new UsageError(`--alpha must be in [0, 1], got ${flags.alpha}`);
-    if (flags.noiseLevel !== undefined && flags.noiseLevel < 0)
-      throw new UsageError(`--noise-level must be ≥ 0, got ${flags.noiseLevel}`);
     if (flags.saveMaps !== undefined && !/\.npy$/i.test(flags.saveMaps))
       throw new UsageError(`--save-maps: give a file name ending in .npy, got '${flags.saveMaps}'`);
     const decoded = await readImages(images);

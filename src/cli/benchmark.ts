@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
-import { SingleBar, Presets } from 'cli-progress';
-import { availableParallelism } from 'node:os';
-import { basename, join } from 'node:path';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
+import { basename, extname, join } from 'node:path';
 import { decodeImage } from '../image/decode.js';
 import { resizeBilinear, centerCrop, resizeShorterSide } from '../image/resize.js';
 import { attributionMethod } from '../methods/attribution/registry.js';
@@ -16,14 +16,19 @@ import { SpecError, parseSpecs, type Spec } from '../runner/spec.js';
 import { bootstrapMean } from '../runner/summary.js';
 import { checkSpecs, type TaskResult } from '../runner/task.js';
 import { InterruptedError, UsageError } from './errors.js';
+import { checkUpdatedFile } from './outputs.js';
+import { formatDuration } from './progress.js';
+import { checkMethodOptions } from './attribute.js';
 import {
   classifierFrom,
+  MAX_THREADS,
   positiveInt,
   printJson,
   printTable,
   withInterrupt,
   withModelOptions,
   planOutputs,
+  progressBar,
   withProgressOption,
   type ModelFlags,
   type ProgressFlags,
@@ -48,51 +53,33 @@ function specsFrom(text: string, flag: string): Spec[] {
   }
 }
 
-const seconds = (s: number) =>
-  s >= 3600
-    ? `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`
-    : s >= 60
-      ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`
-      : `${Math.round(s)}s`;
+/** The format of an --export file, by its extension; a UsageError for another. */
+function exportFormat(path: string): 'csv' | 'parquet' {
+  const ext = extname(path).toLowerCase();
+  if (ext !== '.csv' && ext !== '.parquet')
+    throw new UsageError(`--export ${path}: expected a .csv or .parquet file`);
+  return ext === '.csv' ? 'csv' : 'parquet';
+}
 
-/** Progress over results: a bar with ETA on a terminal (unless --json), else a line on stderr every 5 s (with --progress, after every task). */
-function resultProgress(total: number, already: number, flags: ProgressFlags & { json?: boolean }) {
-  const start = performance.now();
-  const rate = (done: number) => (done - already) / ((performance.now() - start) / 1000);
-  if (process.stderr.isTTY && !flags.json) {
-    const bar = new SingleBar(
-      {
-        format: 'benchmark [{bar}] {value}/{total} results | {percentage}% | ETA {eta_formatted}',
-        stream: process.stderr,
-        hideCursor: true,
-        clearOnComplete: true,
-        etaBuffer: 50,
-      },
-      Presets.shades_classic,
-    );
-    bar.start(total, already);
-    return { update: (done: number) => bar.update(done), stop: () => bar.stop() };
+/** The run's results as an --export file's bytes (DuckDB writes them to a temporary file first) and their row count. */
+async function exportRun(
+  db: ResultsDatabase,
+  run: RunSelection,
+  path: string,
+): Promise<{ bytes: Uint8Array; rows: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'netvis-export-'));
+  try {
+    const temp = join(dir, `results.${exportFormat(path)}`);
+    const rows = await db.export(run, temp);
+    return { bytes: await readFile(temp), rows };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  let last = performance.now();
-  let done = already;
-  const line = () => {
-    const r = rate(done);
-    const eta = r > 0 ? `, ETA ${seconds((total - done) / r)}` : '';
-    process.stderr.write(
-      `benchmark: ${done}/${total} results (${Math.floor((100 * done) / total)}%), ${r.toFixed(2)} results/s${eta}\n`,
-    );
-  };
-  line();
-  return {
-    update: (d: number) => {
-      done = d;
-      if (flags.progress || performance.now() - last >= 5000) {
-        last = performance.now();
-        line();
-      }
-    },
-    stop: () => line(),
-  };
+}
+
+/** The file name of the leaderboard's figure of the `i`-th image (from 0). */
+function figureName(i: number, item: HashedItem['item']): string {
+  return `image-${String(i + 1).padStart(4, '0')}-${basename(item.name).replace(/\.[^.]+$/, '')}.png`;
 }
 
 /** The leaderboard page and its per-image figures (each image and its maps, at the stored maps' size). */
@@ -110,8 +97,8 @@ async function leaderboardFiles(
   const files: Record<string, Uint8Array | string> = {};
   const images: Leaderboard['images'] = [];
   for (const [i, { item, hash }] of items.entries()) {
+    // Every image has its results by now: a run that could not compute one failed before.
     const mine = rows.filter((r) => r.imageHash === hash);
-    if (mine.length === 0) continue;
     const values: Record<string, Record<string, number>> = {};
     for (const r of mine) (values[r.method] ??= {})[r.metric] = r.value;
     const p = classifier.preprocessing;
@@ -120,7 +107,7 @@ async function leaderboardFiles(
     const first = stored.find(Boolean);
     const thumb = first ? resizeBilinear(crop, first.width, first.height) : crop;
     const label = classifier.labels.name(mine[0].label);
-    const figure = `image-${String(i + 1).padStart(4, '0')}-${basename(item.name).replace(/\.[^.]+$/, '')}.png`;
+    const figure = figureName(i, item);
     files[figure] = await methodGrid([
       {
         image: thumb,
@@ -160,20 +147,38 @@ export interface PoolFlags {
   threads?: number;
 }
 
+// More worker threads than this only add contention (the same bound as --threads); more heap than the machine has
+// is no limit.
+const MAX_WORKERS = MAX_THREADS;
+const MAX_HEAP_MB = Math.floor(totalmem() / 2 ** 20);
+
 /** Adds --workers and --worker-memory. */
 export function withPoolOptions(cmd: Command): Command {
   return cmd
     .addOption(
       new Option(
         '--workers <n>',
-        'worker threads, each with its own model session (default: one per core)',
-      ).argParser(positiveInt('--workers')),
+        `worker threads, each with its own model session (default: one per core); 1 to ${MAX_WORKERS}`,
+      ).argParser(positiveInt('--workers', MAX_WORKERS)),
     )
     .addOption(
-      new Option('--worker-memory <MB>', 'JavaScript heap limit per worker thread, in MB')
+      new Option(
+        '--worker-memory <MB>',
+        `JavaScript heap limit per worker thread, in MB; 1 to ${MAX_HEAP_MB}`,
+      )
         .default(2048)
-        .argParser(positiveInt('--worker-memory')),
+        .argParser(positiveInt('--worker-memory', MAX_HEAP_MB)),
     );
+}
+
+/** Checks the form of a --queue URL before any work (a usage error); the server itself is reached later. */
+export async function checkQueueUrl(url: string): Promise<void> {
+  const { redisOptions } = await import('../runner/queue.js');
+  try {
+    redisOptions(url);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 /** Worker threads and ONNX Runtime threads each: as given, else one worker per core and the cores shared out. */
@@ -219,13 +224,14 @@ export function benchmarkCommand(): Command {
     'ONNX Runtime threads per worker (default: the cores shared out among the workers)',
   ).action(async (dataset: string, flags: BenchmarkFlags) => {
     const methods = specsFrom(flags.methods, '--methods');
+    checkMethodOptions(methods);
     const asked = specsFrom(flags.metrics, '--metrics');
-    if (flags.export && !/\.(csv|parquet)$/i.test(flags.export))
-      throw new UsageError(`--export ${flags.export}: expected a .csv or .parquet file`);
+    if (flags.export) exportFormat(flags.export);
     if (flags.queue && flags.workers)
       throw new UsageError(
         '--workers applies to this machine; with --queue, give it to each `netvis worker`',
       );
+    if (flags.queue) await checkQueueUrl(flags.queue);
     const items = await readDataset(dataset);
     let metrics: Spec[];
     try {
@@ -239,10 +245,6 @@ export function benchmarkCommand(): Command {
     }
     const { hashFile, planTasks, loadTask } = await import('../runner/plan.js');
     const { ResultsDatabase, resultKey } = await import('../runner/database.js');
-    const classifier = await classifierFrom({ ...flags, threads: 1 });
-    // Labels are checked here, before any work, so a typo fails at once and names its row.
-    for (const item of items) if (item.label !== undefined) classifier.labels.resolve(item.label);
-    const model = { ref: flags.model ?? 'squeezenet1_1', hash: await hashFile(classifier.source) };
     const hashed: HashedItem[] = [];
     const byHash = new Map<string, string>();
     for (const item of items) {
@@ -255,6 +257,30 @@ export function benchmarkCommand(): Command {
       byHash.set(hash, item.name);
       hashed.push({ item, hash });
     }
+    // Every path is checked before the model is loaded and any result computed; the leaderboard and the export are
+    // written together at the end, or neither.
+    await checkUpdatedFile('--db', flags.db, 'benchmark.duckdb');
+    const pages = [
+      ...hashed.map(({ item }, i) => join(flags.leaderboard, figureName(i, item))),
+      join(flags.leaderboard, 'index.html'),
+    ];
+    const outputs = await planOutputs(
+      [
+        ...pages.map((path) => ({
+          flag: '--leaderboard',
+          path,
+          format: path.endsWith('.html') ? ('html' as const) : ('png' as const),
+        })),
+        ...(flags.export
+          ? [{ flag: '--export', path: flags.export, format: exportFormat(flags.export) }]
+          : []),
+      ],
+      { flag: '--leaderboard', path: flags.leaderboard },
+    );
+    const classifier = await classifierFrom({ ...flags, threads: 1 });
+    // Labels are checked here, before any work, so a typo fails at once and names its row.
+    for (const item of items) if (item.label !== undefined) classifier.labels.resolve(item.label);
+    const model = { ref: flags.model ?? 'squeezenet1_1', hash: await hashFile(classifier.source) };
     const db = await ResultsDatabase.open(flags.db);
     const run: RunSelection = { modelHash: model.hash, images: byHash, methods, metrics };
     const { workers, threads } = poolSize(flags);
@@ -269,7 +295,8 @@ export function benchmarkCommand(): Command {
       const tasks = planTasks(hashed, model, methods, metrics, done);
       const t0 = performance.now();
       if (tasks.length) {
-        const progress = resultProgress(keys.length, already, flags);
+        if (flags.queue) await (await import('../runner/queue.js')).checkRedis(flags.queue);
+        const progress = progressBar(keys.length, 'benchmark', flags, { start: already, unit: 'results' });
         const onResult = async (planned: PlannedTask, result: TaskResult) => {
           await db.record(
             { ...planned, images: planned.images.map(({ item, hash }) => ({ hash, name: item.name })) },
@@ -283,8 +310,7 @@ export function benchmarkCommand(): Command {
           await withInterrupt(async (signal) => {
             try {
               if (flags.queue) {
-                const { checkRedis, runOnQueue } = await import('../runner/queue.js');
-                await checkRedis(flags.queue);
+                const { runOnQueue } = await import('../runner/queue.js');
                 await runOnQueue(flags.queue, tasks, { load: loadTask, onResult, signal });
               } else {
                 const { TaskPool, runOnPool } = await import('../runner/pool.js');
@@ -330,7 +356,7 @@ export function benchmarkCommand(): Command {
         metrics: metrics.map((s) => s.label).join(', '),
         database: `${flags.db} (${rows.length} rows for this run)`,
         intervals: '95% percentile bootstrap of the mean over images, 2000 resamples, seed 0',
-        'this run': `${computed} new results in ${seconds(wall)} on ${where}`,
+        'this run': `${computed} new results in ${formatDuration(wall * 1000)} on ${where}`,
       };
       const board = Object.fromEntries(
         Object.entries(await leaderboardFiles(db, run, hashed, classifier, estimates, meta)).map(([f, d]) => [
@@ -338,21 +364,13 @@ export function benchmarkCommand(): Command {
           d,
         ]),
       );
-      const boardSet = await planOutputs(
-        Object.keys(board).map((path) => ({
-          flag: '--leaderboard',
-          path,
-          format: path.endsWith('.html') ? ('html' as const) : ('png' as const),
-        })),
-        { flag: '--leaderboard', path: flags.leaderboard },
-      );
-      await boardSet.write(board);
-      const exported = flags.export ? await db.export(run, flags.export) : undefined;
+      const exported = flags.export ? await exportRun(db, run, flags.export) : undefined;
+      await outputs.write({ ...board, ...(exported && { [flags.export!]: exported.bytes }) });
       const imagesPerSecond = computed > 0 ? computed / (methods.length * metrics.length) / wall : undefined;
       const summary = {
         db: flags.db,
         leaderboard: join(flags.leaderboard, 'index.html'),
-        ...(flags.export && { export: { path: flags.export, rows: exported } }),
+        ...(exported && { export: { path: flags.export, rows: exported.rows } }),
         images: hashed.length,
         results: { total: keys.length, reused: already, computed },
         seconds: wall,
@@ -391,11 +409,11 @@ export function benchmarkCommand(): Command {
       printTable(lines);
       process.stdout.write(
         `(mean over ${hashed.length} image${hashed.length === 1 ? '' : 's'} [95% bootstrap interval]; ↑ higher is better, ↓ lower)\n` +
-          `${computed} new results in ${seconds(wall)}${imagesPerSecond ? ` (${imagesPerSecond.toFixed(2)} images/s)` : ''}, ${already} already in ${flags.db}\n` +
+          `${computed} new results in ${formatDuration(wall * 1000)}${imagesPerSecond ? ` (${imagesPerSecond.toFixed(2)} images/s)` : ''}, ${already} already in ${flags.db}\n` +
           (memory.length
             ? `workers: ${workers} × ${threads} thread${threads === 1 ? '' : 's'}; peak per worker: ${memory.map((m) => `${mb(m.heapUsed + m.arrayBuffers)} MB`).join(', ')} (JS heap + buffers, heap limit ${flags.workerMemory} MB); process RSS ${mb(Math.max(...memory.map((m) => m.rss)))} MB\n`
             : '') +
-          `wrote ${join(flags.leaderboard, 'index.html')}${flags.export ? ` and ${flags.export} (${exported} rows)` : ''}\n`,
+          `wrote ${join(flags.leaderboard, 'index.html')}${exported ? ` and ${flags.export} (${exported.rows} rows)` : ''}\n`,
       );
     } finally {
       await pool?.destroy();

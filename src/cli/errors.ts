@@ -2,6 +2,7 @@ import { ImageError } from '../image/decode.js';
 import { ClassLookupError } from '../model/labels.js';
 import { DownloadError } from '../model/download.js';
 import { ModelNotFoundError } from '../model/find.js';
+import { OptionError } from '../methods/common.js';
 import { ModelError } from '../onnx/proto.js';
 import { DatabaseError, DatasetError, QueueError, TaskError } from '../runner/errors.js';
 import { NpyError } from '../util/npy.js';
@@ -18,6 +19,7 @@ export class OutputError extends Error {
 
 const EXPECTED = [
   UsageError,
+  OptionError,
   OutputError,
   ImageError,
   ClassLookupError,
@@ -39,6 +41,12 @@ export class InterruptedError extends Error {
 /** Whether an error is one netvis expects (bad input) rather than a bug. */
 export function isExpected(err: unknown): boolean {
   return EXPECTED.some((cls) => err instanceof cls);
+}
+
+/** Whether an error is a mistake in how the command was called (exit code 2): a usage error, or a method option out of
+ * the bounds that only the method knows. */
+export function isUsage(err: unknown): boolean {
+  return err instanceof UsageError || err instanceof OptionError;
 }
 
 /** Whether an error is an abort (Ctrl-C or an AbortSignal). */

@@ -9,6 +9,7 @@ import {
 import {
   modelRandomization,
   RANDOMIZATION_THRESHOLD,
+  weightedLayers,
   type RandomizationResult,
 } from '../methods/evaluation/randomization.js';
 import { Random } from '../methods/random.js';
@@ -96,6 +97,16 @@ export function evaluateCommand(): Command {
       const { tensor } = imageBatch(decoded, classifier.preprocessing);
       const { labels } = await resolveTargets(classifier, tensor, targets, 16, 'evaluate');
       const [n, , h, w] = tensor.dims;
+      const weighted = weightedLayers(classifier.model).length;
+      if (flags.layers !== undefined && flags.layers > weighted && checks.includes('randomization'))
+        throw new UsageError(
+          `--layers must be an integer from 1 to ${weighted} (the model's weighted layers), got '${flags.layers}'`,
+        );
+      // A step removes at least one pixel: beyond one step per pixel the curve only repeats its points.
+      if (flags.curveSteps > h * w)
+        throw new UsageError(
+          `--curve-steps must be an integer from 1 to ${h * w} (one per pixel of the ${h}×${w} input), got '${flags.curveSteps}'`,
+        );
       const settings = settingsFrom(flags, tensor.dims);
       const results: Record<string, Partial<Record<Check, PerturbationResult | RandomizationResult>>> = {};
       await withInterrupt(async (signal) => {

@@ -8,7 +8,7 @@ import { foolCommand } from './fool.js';
 import { reportCommand } from './report.js';
 import { saliencyCommand } from './saliency.js';
 import { serveCommand } from './serve.js';
-import { InterruptedError, isAbort, isExpected, UsageError } from './errors.js';
+import { InterruptedError, isAbort, isExpected, isUsage } from './errors.js';
 import { benchmarkCommand } from './benchmark.js';
 import { workerCommand } from './worker.js';
 import { attackCommand } from './attack.js';
@@ -86,6 +86,6 @@ export async function main(argv: string[]): Promise<number> {
     if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     else if (!isExpected(err))
       process.stderr.write('(this looks like a bug; run with --debug for a stack trace)\n');
-    return err instanceof UsageError ? 2 : 1;
+    return isUsage(err) ? 2 : 1;
   }
 }

@@ -13,11 +13,9 @@ import { loadClassifier, readLabels, readSidecar } from '../model/load.js';
 import { ModelError } from '../onnx/proto.js';
 import { formatDims } from '../onnx/shape.js';
 import { downloadProgress } from './download-progress.js';
+import { formatBytes, withQuietOption } from './progress.js';
 import { UsageError } from './errors.js';
 import { classifierFrom, printJson, withInterrupt, withModelOptions, type ModelFlags } from './shared.js';
-
-const mb = (bytes: number) =>
-  bytes < 1e5 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(1)} MB`;
 
 /** The number of classes a model's labels name, or undefined when they cannot be read. */
 async function classCount(path: string): Promise<number | undefined> {
@@ -54,7 +52,7 @@ function listCommand(): Command {
       if (flags.json) return printJson(rows);
       const table = [
         ['NAME', 'SIZE', 'CLASSES', 'KIND', 'FROM'],
-        ...rows.map((r) => [r.name, mb(r.bytes), String(r.classes ?? '?'), r.kind, r.source]),
+        ...rows.map((r) => [r.name, formatBytes(r.bytes), String(r.classes ?? '?'), r.kind, r.source]),
       ];
       const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
       for (const row of table)
@@ -111,7 +109,7 @@ function infoCommand(): Command {
       };
       if (flags.json) return printJson(info);
       const lines = [
-        `${info.model} (${mb(info.bytes)}, ${info.classes} classes)`,
+        `${info.model} (${formatBytes(info.bytes)}, ${info.classes} classes)`,
         `inputs: '${info.input.name}' ${info.input.dims}`,
         `outputs: ${info.outputs.map((o) => `'${o.name}' ${o.dims}`).join(', ')}`,
         ...info.decisions,
@@ -145,10 +143,11 @@ interface AddFlags {
   labels?: string;
   sidecar?: string;
   json?: boolean;
+  quiet?: boolean;
 }
 
 function addCommand(): Command {
-  return new Command('add')
+  return withQuietOption(new Command('add'))
     .description(
       'download (or copy) a model into the cache, checked and written atomically: a failed or interrupted add leaves nothing',
     )
@@ -167,7 +166,7 @@ function addCommand(): Command {
     .action(async (ref: string, flags: AddFlags) => {
       if (flags.sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(flags.sha256))
         throw new UsageError(`--sha256 must be 64 hex digits, got '${flags.sha256}'`);
-      const progress = downloadProgress(flags.json);
+      const progress = downloadProgress(flags.quiet || flags.json);
       let path: string;
       try {
         path = await withInterrupt((signal) =>
@@ -179,7 +178,7 @@ function addCommand(): Command {
             signal,
             onProgress: (file, received, total) => progress.update(file, received, total),
             verify: async (staged) => {
-              progress.done();
+              progress.stop();
               try {
                 await (await loadClassifier({ model: staged })).dispose();
               } catch (err) {
@@ -190,9 +189,8 @@ function addCommand(): Command {
             },
           }),
         );
-      } catch (err) {
+      } finally {
         progress.stop();
-        throw err;
       }
       const listed = (await listModels()).find((m) => m.path === path)!;
       const summary = {
@@ -205,7 +203,7 @@ function addCommand(): Command {
       if (flags.json) printJson(summary);
       else
         process.stdout.write(
-          `added ${summary.name}: ${path} (${mb(summary.bytes)}, ${summary.classes} classes)\n`,
+          `added ${summary.name}: ${path} (${formatBytes(summary.bytes)}, ${summary.classes} classes)\n`,
         );
     });
 }

@@ -6,7 +6,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { OutputError, UsageError } from './errors.js';
 
 /** What an output file holds; its name must end in one of the format's extensions. */
-export type OutputFormat = 'png' | 'gif' | 'html' | 'json' | 'npy';
+export type OutputFormat = 'png' | 'gif' | 'html' | 'json' | 'npy' | 'csv' | 'parquet';
 
 const EXTENSIONS: Record<OutputFormat, string[]> = {
   png: ['.png'],
@@ -14,6 +14,8 @@ const EXTENSIONS: Record<OutputFormat, string[]> = {
   html: ['.html', '.htm'],
   json: ['.json'],
   npy: ['.npy'],
+  csv: ['.csv'],
+  parquet: ['.parquet'],
 };
 
 /** One file a command will write: its path, its format, and the flag that named it (for messages). */
@@ -72,6 +74,25 @@ async function checkWritableFolder(folder: string, what: string): Promise<void> 
   await unlink(probe);
 }
 
+/** Throws a UsageError if `full` is a folder (suggesting the file name `instead`) or exists and is not a regular file. */
+async function checkFileTarget(what: string, full: string, instead: string): Promise<void> {
+  const s = await statOrUndefined(full);
+  if (s?.isDirectory()) throw new UsageError(`${what}: is a folder; give a file name such as ${instead}`);
+  if (s && !s.isFile()) throw new UsageError(`${what}: exists and is not a regular file`);
+}
+
+/**
+ * Checks, before any work, a file a command updates in place as it goes rather than writing at the end (a results
+ * database): it is not a folder (`name` is the file name suggested in it) or other non-file, and its folder exists and
+ * takes new files. Throws a UsageError naming the flag.
+ */
+export async function checkUpdatedFile(flag: string, path: string, name: string): Promise<void> {
+  const what = `${flag} ${path}`;
+  const full = resolve(path);
+  await checkFileTarget(what, full, join(path, name));
+  await checkWritableFolder(dirname(full), what);
+}
+
 /** The outputs of one command, checked; `write` puts all of them in place, or none. */
 export class OutputSet {
   private constructor(
@@ -101,12 +122,7 @@ export class OutputSet {
     for (const f of files) {
       const what = `${f.flag} ${f.path}`;
       const full = resolve(f.path);
-      const s = await statOrUndefined(full);
-      if (s?.isDirectory())
-        throw new UsageError(
-          `${what}: is a folder; give a file name such as ${join(f.path, `out${EXTENSIONS[f.format][0]}`)}`,
-        );
-      if (s && !s.isFile()) throw new UsageError(`${what}: exists and is not a regular file`);
+      await checkFileTarget(what, full, join(f.path, `out${EXTENSIONS[f.format][0]}`));
       if (!EXTENSIONS[f.format].includes(extname(full).toLowerCase()))
         throw new UsageError(
           `${what}: netvis writes ${f.format.toUpperCase()} here; give a name ending in ${EXTENSIONS[f.format][0]}`,

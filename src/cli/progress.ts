@@ -14,73 +14,125 @@ export interface Progress {
   stop(): void;
 }
 
-/** Where progress goes and how often lines are printed; tests pass their own. */
-export interface ProgressOutput {
-  stream: NodeJS.WritableStream & { isTTY?: boolean };
+/** Where progress goes, how often lines are printed, and what is counted; tests pass their own stream and clock. */
+export interface ProgressOptions {
+  /** Default: process.stderr. */
+  stream?: NodeJS.WritableStream & { isTTY?: boolean };
   /** Milliseconds between lines when the stream is not a terminal; default 5000. */
   intervalMs?: number;
   now?: () => number;
+  /** Steps already done when the loop starts (a resumed run): ETA and rate count only the steps done since; default 0. */
+  start?: number;
+  /**
+   * What is counted, plural ('results', 'bytes'): lines say "40/100 results" ("1.2 MB of 4.0 MB" for bytes) and the
+   * rate ("2.10 results/s"); default: "step 40/100", no rate.
+   */
+  unit?: string;
+  /**
+   * Off a terminal, no line until the first interval has passed, and no end line after none: for downloads, which
+   * are mostly quick (the command's output names what was fetched, or its error what failed); default false.
+   */
+  onlyIfLong?: boolean;
+}
+
+/** Adds -q/--quiet to a command unless it has it: commands that show progress (of a loop or of a download) take it. */
+export function withQuietOption(cmd: Command): Command {
+  return cmd.options.some((o) => o.long === '--quiet')
+    ? cmd
+    : cmd.option('-q, --quiet', 'print no progress on stderr');
 }
 
 /** Adds --progress and --quiet to a command with long loops. */
 export function withProgressOption(cmd: Command): Command {
-  return cmd
-    .addOption(
+  return withQuietOption(
+    cmd.addOption(
       new Option(
         '--progress',
         'print a progress line at every step (when stderr is not a terminal, a line every 5 s is the default)',
       ).conflicts('quiet'),
-    )
-    .option('-q, --quiet', 'print no progress on stderr');
+    ),
+  );
 }
 
 /** Milliseconds as "4.2 s", "3 min 05 s" or "1 h 02 min". */
-function formatDuration(ms: number): string {
+export function formatDuration(ms: number): string {
   const s = ms / 1000;
   if (s < 60) return `${s.toFixed(1)} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${String(Math.floor(s % 60)).padStart(2, '0')} s`;
   return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
 }
 
+/** A byte count as "84.2 kB" (below 100 kB) or "4.9 MB". */
+export function formatBytes(bytes: number): string {
+  return bytes < 1e5 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
 /**
- * Progress of a loop of `total` steps on stderr: with `--quiet` nothing; on a terminal a bar (cli-progress) with
- * elapsed time and ETA; elsewhere a line when the loop starts, one every few seconds (step, total, elapsed, ETA) and
- * one when it ends, or with `--progress` one per step. Never on stdout, so `--json` output stays clean.
+ * Progress of a loop of `total` steps (undefined: not known, as a download without a length) on stderr: with `--quiet`
+ * nothing; on a terminal a bar (cli-progress) with elapsed time and ETA; elsewhere a line when the loop starts, one
+ * every few seconds (step, total, elapsed, rate with a `unit`, ETA) and one when it ends, or with `--progress` one per
+ * step. Never on stdout, so `--json` output stays clean.
  */
 export function progressBar(
-  total: number,
+  total: number | undefined,
   label: string,
   flags: ProgressFlags,
-  output: ProgressOutput = { stream: process.stderr },
+  options: ProgressOptions = {},
 ): Progress {
-  const { stream, intervalMs = 5000, now = Date.now } = output;
+  const { stream = process.stderr, intervalMs = 5000, now = Date.now, start = 0, unit, onlyIfLong } = options;
   if (flags.quiet) return { update() {}, stop() {} };
-  if (stream.isTTY && !flags.progress) {
+  const amount = (v: number) => (unit === 'bytes' ? formatBytes(v) : String(v));
+  const position = (v: number) => {
+    if (!unit) return `step ${v}/${total}`;
+    if (total === undefined) return unit === 'bytes' ? amount(v) : `${v} ${unit}`;
+    return unit === 'bytes' ? `${amount(v)} of ${amount(total)}` : `${v}/${total} ${unit}`;
+  };
+  const started = now();
+  const rate = (v: number) => {
+    const perSecond = (v - start) / ((now() - started) / 1000);
+    if (!unit || !Number.isFinite(perSecond)) return '';
+    return unit === 'bytes' ? `${formatBytes(perSecond)}/s` : `${perSecond.toFixed(2)} ${unit}/s`;
+  };
+  if (stream.isTTY && !flags.progress && total !== undefined) {
     const bar = new SingleBar(
       {
-        format: `${label} [{bar}] {value}/{total} · {duration_formatted} elapsed, ETA {eta_formatted} {info}`,
+        format: `${label} [{bar}] {position}{rate} · {duration_formatted} elapsed, ETA {eta_formatted} {info}`,
         stream,
         hideCursor: true,
         clearOnComplete: true,
       },
       Presets.shades_classic,
     );
-    bar.start(total, 0, { info: '' });
-    return { update: (value, info = '') => bar.update(value, { info }), stop: () => bar.stop() };
+    const payload = (v: number, info: string) => {
+      const r = rate(v);
+      return { position: position(v), rate: r && ` · ${r}`, info };
+    };
+    bar.start(total, start, payload(start, ''));
+    return { update: (value, info = '') => bar.update(value, payload(value, info)), stop: () => bar.stop() };
   }
-  const started = now();
-  let value = 0;
+  let value = start;
   let info = '';
+  let printed = false;
   const line = () => {
+    printed = true;
     const elapsed = now() - started;
+    const done = value - start;
     const eta =
-      value > 0 && value < total ? `, ETA ${formatDuration((elapsed / value) * (total - value))}` : '';
-    const pct = total > 0 ? ` (${Math.floor((100 * value) / total)}%)` : '';
+      total !== undefined && done > 0 && value < total
+        ? `, ETA ${formatDuration((elapsed / done) * (total - value))}`
+        : '';
+    const pct = total ? ` (${Math.floor((100 * value) / total)}%)` : '';
+    const r = rate(value);
     stream.write(
-      `${label}: step ${value}/${total}${pct}, ${formatDuration(elapsed)} elapsed${eta}${info ? ` · ${info}` : ''}\n`,
+      `${label}: ${position(value)}${pct}, ${formatDuration(elapsed)} elapsed${r && `, ${r}`}${eta}${info ? ` · ${info}` : ''}\n`,
     );
   };
-  stream.write(`${label}: ${total} steps\n`);
+  const size =
+    total === undefined ? 'size unknown' : unit === 'bytes' ? amount(total) : `${total} ${unit ?? 'steps'}`;
+  if (!onlyIfLong) {
+    stream.write(`${label}: ${size}${start > 0 ? `, ${amount(start)} done before` : ''}\n`);
+    printed = true;
+  }
   const timer = flags.progress ? undefined : setInterval(line, intervalMs);
   timer?.unref();
   let stopped = false;
@@ -94,7 +146,8 @@ export function progressBar(
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
-      stream.write(`${label}: ended at step ${value}/${total} after ${formatDuration(now() - started)}\n`);
+      if (printed)
+        stream.write(`${label}: ended at ${position(value)} after ${formatDuration(now() - started)}\n`);
     },
   };
 }

@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import type { Classifier } from '../model/classifier.js';
 import { sampleImageDir } from '../model/find.js';
 import { UsageError } from './errors.js';
-import { classifierFrom } from './shared.js';
+import { classifierFrom, withQuietOption } from './shared.js';
 
 // src/cli/serve.ts and dist/cli/serve.js both sit two levels below the package root.
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -298,11 +298,12 @@ interface ServeFlags {
   host: string;
   model?: string;
   labels?: string;
+  quiet?: boolean;
 }
 
 /** `netvis serve`: the web app, the model and the sample images over HTTP, cross-origin isolated. */
 export function serveCommand(): Command {
-  return new Command('serve')
+  return withQuietOption(new Command('serve'))
     .description(
       'serve the web app, the model and the sample images (localhost only unless --host says otherwise)',
     )

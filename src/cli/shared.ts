@@ -5,14 +5,16 @@ import type { Classifier } from '../model/classifier.js';
 import { describeImport } from '../model/import.js';
 import { downloadProgress } from './download-progress.js';
 import { UsageError } from './errors.js';
+import { withQuietOption } from './progress.js';
 
 export { planOutputs, OutputSet, type OutputFormat, type PlannedOutput } from './outputs.js';
 export {
   progressBar,
   withProgressOption,
+  withQuietOption,
   type Progress,
   type ProgressFlags,
-  type ProgressOutput,
+  type ProgressOptions,
 } from './progress.js';
 
 /** Options every model-using command takes. */
@@ -23,20 +25,27 @@ export interface ModelFlags {
   threads?: number;
   verbose?: boolean;
   json?: boolean;
+  quiet?: boolean;
 }
 
-/** Bounds of a numeric flag; `above` is an exclusive lower bound (e.g. 0 for "positive"). */
+/** Bounds of a numeric flag; `above` and `below` are exclusive (e.g. above 0 for "positive"), `min` and `max` not. */
 export interface NumberBounds {
   integer?: boolean;
   min?: number;
   above?: number;
   max?: number;
+  below?: number;
 }
 
-function describeBounds({ integer, min, above, max }: NumberBounds): string {
+function describeBounds({ integer, min, above, max, below }: NumberBounds): string {
   const kind = integer ? 'an integer' : 'a number';
-  if (max === undefined && ((integer && min === 1) || (!integer && above === 0)))
+  if (max === undefined && below === undefined && ((integer && min === 1) || (!integer && above === 0)))
     return integer ? 'a positive integer' : 'a positive number';
+  const low = min ?? above;
+  const high = max ?? below;
+  // A fraction or percentile reads best as an interval: [0, 1), (0, 100].
+  if (!integer && low !== undefined && high !== undefined)
+    return `in ${min === undefined ? '(' : '['}${low}, ${high}${max === undefined ? ')' : ']'}`;
   if (min !== undefined && max !== undefined) return `${kind} from ${min} to ${max}`;
   if (above !== undefined && max !== undefined) return `${kind} > ${above} and ≤ ${max}`;
   if (min !== undefined) return `${kind} ≥ ${min}`;
@@ -49,14 +58,15 @@ function describeBounds({ integer, min, above, max }: NumberBounds): string {
 export function numberFlag(name: string, bounds: NumberBounds = {}): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    const { integer, min, above, max } = bounds;
+    const { integer, min, above, max, below } = bounds;
     const ok =
       value.trim() !== '' &&
       Number.isFinite(n) &&
       (!integer || Number.isInteger(n)) &&
       (min === undefined || n >= min) &&
       (above === undefined || n > above) &&
-      (max === undefined || n <= max);
+      (max === undefined || n <= max) &&
+      (below === undefined || n < below);
     if (!ok) throw new UsageError(`${name} must be ${describeBounds(bounds)}, got '${value}'`);
     return n;
   };
@@ -91,14 +101,14 @@ export function seedFlag(name = '--seed'): (value: string) => number {
 export const MAX_THREADS = 4 * availableParallelism();
 
 /**
- * Adds --model, --labels, --logits, --threads and --verbose (`threadsHelp` says what --threads means for the
- * command).
+ * Adds --model, --labels, --logits, --threads, --verbose and --quiet (a model given by URL is downloaded with
+ * progress; `threadsHelp` says what --threads means for the command).
  */
 export function withModelOptions(
   cmd: Command,
   threadsHelp = 'threads per ONNX Runtime session (default: all cores)',
 ): Command {
-  return cmd
+  return withQuietOption(cmd)
     .option(
       '-m, --model <name|path|url>',
       'model name (see netvis models list), .onnx file, or https:// URL (cached on first use)',
@@ -117,9 +127,12 @@ export function withModelOptions(
     );
 }
 
-/** Loads the classifier named by the model flags (showing a download's progress; with --verbose, the import's decisions). */
+/**
+ * Loads the classifier named by the model flags (showing a download's progress unless --quiet or --json; with
+ * --verbose, the import's decisions).
+ */
 export async function classifierFrom(flags: ModelFlags): Promise<Classifier> {
-  const progress = downloadProgress(flags.json);
+  const progress = downloadProgress(flags.quiet || flags.json);
   let classifier: Classifier;
   try {
     classifier = await loadClassifier({
@@ -130,11 +143,9 @@ export async function classifierFrom(flags: ModelFlags): Promise<Classifier> {
       threads: flags.threads,
       onDownload: (received, total) => progress.update(flags.model ?? '', received, total),
     });
-  } catch (err) {
+  } finally {
     progress.stop();
-    throw err;
   }
-  progress.done();
   if (flags.verbose && classifier.report)
     for (const line of describeImport(classifier.report)) process.stderr.write(`${line}\n`);
   return classifier;

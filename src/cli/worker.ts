@@ -1,14 +1,20 @@
 import { Command, Option } from 'commander';
-import { poolSize, withPoolOptions, type PoolFlags } from './benchmark.js';
+import { checkQueueUrl, poolSize, withPoolOptions, type PoolFlags } from './benchmark.js';
 import { InterruptedError } from './errors.js';
 import { classifierFrom, positiveInt, withModelOptions, type ModelFlags } from './shared.js';
+
+// A day: BullMQ's lock timers (up to twice this, in ms) must stay within a Node timer's 2^31 ms.
+const MAX_STALL_SECONDS = 86_400;
 
 interface WorkerFlags extends ModelFlags, PoolFlags {
   queue: string;
   stallTimeout: number;
 }
 
-/** `netvis worker --queue redis://HOST:PORT`: takes benchmark jobs from the queue until Ctrl-C or SIGTERM. */
+/**
+ * `netvis worker --queue redis://HOST:PORT`: takes benchmark jobs from the queue until Ctrl-C or SIGTERM, with a line
+ * on stderr per job started, completed or failed (with --quiet, only the failed ones).
+ */
 export function workerCommand(): Command {
   return withModelOptions(
     withPoolOptions(new Command('worker'))
@@ -19,13 +25,14 @@ export function workerCommand(): Command {
       .addOption(
         new Option(
           '--stall-timeout <s>',
-          "seconds without this worker's heartbeat after which its job goes to another worker (a killed worker's job is retried after this, up to twice as long)",
+          `seconds without this worker's heartbeat after which its job goes to another worker (a killed worker's job is retried after this, up to twice as long); 1 to ${MAX_STALL_SECONDS}`,
         )
           .default(30)
-          .argParser(positiveInt('--stall-timeout')),
+          .argParser(positiveInt('--stall-timeout', MAX_STALL_SECONDS)),
       ),
     'ONNX Runtime threads per worker thread (default: the cores shared out)',
   ).action(async (flags: WorkerFlags) => {
+    await checkQueueUrl(flags.queue);
     const { checkRedis, serveQueue } = await import('../runner/queue.js');
     const { hashFile } = await import('../runner/plan.js');
     const { TaskPool } = await import('../runner/pool.js');
@@ -47,6 +54,7 @@ export function workerCommand(): Command {
       stallTimeoutMs: flags.stallTimeout * 1000,
       onJob: (event, task, detail) => {
         if (event === 'completed') jobs++;
+        if (flags.quiet && event !== 'failed') return;
         const what = `${task.method.label} on ${task.images.length} image${task.images.length === 1 ? '' : 's'} (${task.images[0].name}…), ${task.metrics.map((s) => s.label).join(', ')}`;
         process.stderr.write(
           `netvis worker: ${event === 'active' ? 'started' : event} ${what}${detail ? `: ${detail}` : ''}\n`,

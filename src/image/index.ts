@@ -7,9 +7,3 @@ export { deprocess, imageToTensor, preprocess, validRange, type ChannelRange } f
 export { centerCrop, resizeBilinear, resizeShorterSide } from './resize.js';
 export { IMAGENET_PREPROCESSING, type Preprocessing, type RgbImage } from './types.js';
 export { imageBatch, loadImageBatch, readImages } from './load.js';
-export {
-  slicSuperpixels,
-  connectedLabels,
-  type SlicOptions as SuperpixelOptions,
-  type Segmentation,
-} from './superpixels.js';

@@ -1,4 +1,5 @@
-// SLIC superpixels as scikit-image computes them, for IROF (Quantus segments with skimage.segmentation.slic).
+// SLIC superpixels as scikit-image computes them: IROF's segments (Quantus segments with skimage.segmentation.slic) and
+// the default features of KernelSHAP and LIME.
 
 /** Options of `slic`, with scikit-image's defaults. */
 export interface SlicOptions {

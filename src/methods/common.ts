@@ -1,6 +1,14 @@
 import type { Classifier } from '../model/classifier.js';
 import { sizeOf, type Tensor } from '../tensor.js';
 
+/**
+ * An option outside what a method accepts for this method or input (KernelSHAP's least number of samples, an occlusion
+ * window larger than the image): bounds a command-line flag's parser cannot know, so the CLI reports it as a usage error.
+ */
+export class OptionError extends RangeError {
+  override name = 'OptionError';
+}
+
 /** A class given as output index, WordNet id (`n01774750`) or name (`tarantula`). */
 export type ClassRef = number | string;
 

@@ -25,6 +25,7 @@ const INPUT_ERRORS = new Set([
   'TaskError',
   'ModelError',
   'ModelNotFoundError',
+  'OptionError',
 ]);
 
 /** Memory a worker used, as it reported after its tasks: the largest values seen, in bytes. */
@@ -50,7 +51,7 @@ export class TaskPool {
   constructor(
     config: Omit<PoolConfig, 'stop'>,
     readonly workers: number,
-    heapMb: number,
+    private readonly heapMb: number,
   ) {
     const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
     this.pool = new Piscina({
@@ -63,9 +64,22 @@ export class TaskPool {
     });
   }
 
-  /** Runs a task on the next free worker; rejects with an AbortError once `interrupt()` is called. */
+  /**
+   * Runs a task on the next free worker; rejects with an AbortError once `interrupt()` is called, with a TaskError
+   * when the worker ran out of its heap.
+   */
   async run(task: Task): Promise<TaskResult> {
-    const reply = (await this.pool.run(task)) as WorkerReply;
+    let reply: WorkerReply;
+    try {
+      reply = (await this.pool.run(task)) as WorkerReply;
+    } catch (err) {
+      // Not a bug but a limit the user set (or a model too big for it): say which.
+      if ((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY')
+        throw new TaskError(
+          `a worker thread ran out of memory at its heap limit of ${this.heapMb} MB (--worker-memory); give it more`,
+        );
+      throw err;
+    }
     if ('error' in reply) {
       const { name, message, stack } = reply.error;
       if (name === 'AbortError') throw new DOMException(message, 'AbortError');

@@ -25,10 +25,14 @@ export class App {
   constructor(
     readonly client: WorkerClient,
     model: ModelInfo,
-    readonly methods: readonly MethodInfo[],
   ) {
     this.model = model;
     this.labels = ClassLabels.fromJson(model.labels);
+  }
+
+  /** The attribution methods that can explain the current model. */
+  get methods(): readonly MethodInfo[] {
+    return this.model.methods;
   }
 
   /** Calls `listener` whenever another model replaces the current one. */
@@ -36,7 +40,7 @@ export class App {
     this.modelListeners.push(listener);
   }
 
-  /** The worker now holds `model`: new labels, and every view starts over with it. */
+  /** The worker now holds `model`: new labels and methods, and every view starts over with it. */
   setModel(model: ModelInfo): void {
     this.leaveImage();
     this.model = model;

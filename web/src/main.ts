@@ -44,7 +44,7 @@ async function start(): Promise<void> {
     provider,
   }).result;
   showBackend(init.backend);
-  const app = new App(client, init, init.methods);
+  const app = new App(client, init);
   new ModelView(app);
   setupTabs(byId('views', HTMLElement));
   new AttributionView(app);

@@ -50,16 +50,19 @@ export type Request =
 /** Pause or resume the runtime (holding whichever job runs), or stop a job. */
 export type Control = 'pause' | 'resume' | 'stop';
 
-/** The classifier the worker holds: its name, labels, and which tensor it uses as logits and why. */
+/**
+ * The classifier the worker holds: its name, labels, which tensor it uses as logits and why, and the attribution
+ * methods that can explain it (attention methods only for a model with global attention).
+ */
 export interface ModelInfo {
   modelName: string;
   labels: ClassInfo[];
   logits: string;
+  methods: MethodInfo[];
 }
 
 export interface InitResult extends ModelInfo {
   backend: BackendInfo;
-  methods: MethodInfo[];
 }
 
 export interface ImageResult {

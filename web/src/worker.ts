@@ -130,11 +130,20 @@ async function openClassifier(provider: WebProvider): Promise<Classifier> {
   return reopen(gated(webBackend(provider)));
 }
 
-function modelInfo(c: Classifier, modelName: string): ModelInfo {
+async function modelInfo(c: Classifier, modelName: string): Promise<ModelInfo> {
+  const usable = new Set((await methodsFor(c)).map((m) => m.name));
   return {
     modelName,
     labels: [...c.labels.classes],
     logits: c.report?.logits.reason ?? `'${c.outputName}'`,
+    methods: ATTRIBUTION_METHODS.filter((m) => usable.has(m.id)).map(
+      ({ id, label, description, signed }) => ({
+        id,
+        label,
+        description,
+        signed,
+      }),
+    ),
   };
 }
 
@@ -185,20 +194,7 @@ async function init(req: Extract<Request, { type: 'init' }>): Promise<ResultOf['
   const provider = await chooseWebProvider(req.provider);
   backendInfo = { provider, threads, crossOriginIsolated: globalThis.crossOriginIsolated };
   classifier = await openClassifier(provider);
-  // Attention methods are offered only for a model with global attention.
-  const usable = new Set((await methodsFor(classifier)).map((m) => m.name));
-  return {
-    ...modelInfo(classifier, source.name ?? 'model'),
-    backend: backendInfo,
-    methods: ATTRIBUTION_METHODS.filter((m) => usable.has(m.id)).map(
-      ({ id, label, description, signed }) => ({
-        id,
-        label,
-        description,
-        signed,
-      }),
-    ),
-  };
+  return { ...(await modelInfo(classifier, source.name ?? 'model')), backend: backendInfo };
 }
 
 async function classifyImage(req: Extract<Request, { type: 'image' }>): Promise<ResultOf['image']> {

@@ -5,12 +5,10 @@ import type { Classifier } from '../../model/classifier.js';
 import { Attributes } from '../../onnx/attributes.js';
 import { GraphView, modulePath } from '../../onnx/graph.js';
 import { ModelError } from '../../onnx/proto.js';
-import { sliceBatch, type Tensor } from '../../tensor.js';
-import { oneHot } from '../common.js';
+import type { Tensor } from '../../tensor.js';
 import { tensorInfo, tokenGrid } from './layers.js';
 import {
-  inBatches,
-  padBatch,
+  labelGradients,
   resolveTargets,
   type AttributionOptions,
   type AttributionResult,
@@ -211,27 +209,29 @@ export async function attentionMaps(
   const plane = grid.height * grid.width;
   const layerMaps = new Float32Array(n * plane);
   const tensors = layers.map((l) => l.tensor);
-  await inBatches(n, batchSize, { onStep, signal }, async (start, count, size) => {
-    const rows = labels.slice(start, start + count);
-    while (rows.length < size) rows.push(rows[count - 1]);
-    const r = await classifier.gradients(padBatch(sliceBatch(images, start, count), size), {
-      seeds: { [classifier.outputName]: oneHot(rows, classifier.numClasses) },
-      wrt: tensors,
-      expose: tensors,
-    });
-    for (let i = 0; i < count; i++) {
-      const ofImage = (t: Tensor) => {
-        const per = t.data.length / size;
-        return t.data.subarray(i * per, (i + 1) * per);
-      };
-      const matrix = relevance(
-        tensors.map((t) => ofImage(r.outputs[t])),
-        tensors.map((t) => ofImage(r.grads[t])),
-        layers[0].tokens,
-      );
-      layerMaps.set(patchMap(matrix, grid), (start + i) * plane);
-    }
-  });
+  const request = { wrt: tensors, expose: tensors };
+  await labelGradients(
+    classifier,
+    images,
+    labels,
+    request,
+    { batchSize, onStep, signal },
+    (start, count, r, x) => {
+      const size = x.dims[0];
+      for (let i = 0; i < count; i++) {
+        const ofImage = (t: Tensor) => {
+          const per = t.data.length / size;
+          return t.data.subarray(i * per, (i + 1) * per);
+        };
+        const matrix = relevance(
+          tensors.map((t) => ofImage(r.outputs[t])),
+          tensors.map((t) => ofImage(r.grads[t])),
+          layers[0].tokens,
+        );
+        layerMaps.set(patchMap(matrix, grid), (start + i) * plane);
+      }
+    },
+  );
   const small = { data: layerMaps, dims: [n, grid.height, grid.width] };
   return {
     maps: upsampleBilinear(small, height, width),

@@ -3,11 +3,9 @@ import type { TensorInfo } from '../../autodiff/types.js';
 import type { Classifier } from '../../model/classifier.js';
 import { GraphView } from '../../onnx/graph.js';
 import { ModelError } from '../../onnx/proto.js';
-import { sliceBatch, type Tensor } from '../../tensor.js';
-import { oneHot } from '../common.js';
+import type { Tensor } from '../../tensor.js';
 import {
-  inBatches,
-  padBatch,
+  labelGradients,
   resolveTargets,
   type AttributionOptions,
   type AttributionResult,
@@ -185,52 +183,53 @@ export async function classActivationMaps(
   const [n, , height, width] = images.dims;
   let layerMaps: Float32Array | undefined;
   let dims: number[] = [];
-  await inBatches(n, batchSize, { onStep, signal }, async (start, count, size) => {
-    const rows = labels.slice(start, start + count);
-    while (rows.length < size) rows.push(rows[count - 1]);
-    const x = padBatch(sliceBatch(images, start, count), size);
-    const r = await classifier.gradients(x, {
-      seeds: { [classifier.outputName]: oneHot(rows, classifier.numClasses) },
-      wrt: [chosen],
-      expose: [chosen],
-    });
-    const a = r.outputs[chosen];
-    const g = r.grads[chosen];
-    // Token and channels-last layers are read as C×h×w maps, so every ChannelWeights works on them.
-    const layout = layerLayout(view, classifier.tensorFor(chosen), a.dims.slice(1), images.dims);
-    if (!layout)
-      throw new ModelError(
-        `${method}: layer '${chosen}' gives dims [${a.dims}], expected N×C×h×w, N×h×w×C or N×T×C patch tokens`,
-      );
-    const { channels, height: h, width: w } = layout;
-    const plane = h * w;
-    const per = a.data.length / size;
-    dims = [n, h, w];
-    layerMaps ??= new Float32Array(n * plane);
-    for (let i = 0; i < count; i++) {
-      const native = a.data.subarray(i * per, (i + 1) * per);
-      const ai = channelPlanes(native, layout);
-      const gi = channelPlanes(g.data.subarray(i * per, (i + 1) * per), layout);
-      const cam =
-        typeof weigh === 'function'
-          ? weightedSum(weigh(ai, gi, channels, plane), ai, channels, plane)
-          : await weigh.map({
-              a: ai,
-              g: gi,
-              channels,
-              plane,
-              height: h,
-              width: w,
-              index: start + i,
-              label: labels[start + i],
-              layer: chosen,
-              asLayer: (planes, copies) =>
-                fromChannelPlanes(planes, copies, layout, native.slice(0, layout.extraTokens * channels)),
-            });
-      const out = (start + i) * plane;
-      for (let p = 0; p < plane; p++) layerMaps[out + p] = Math.max(0, cam[p]);
-    }
-  });
+  const request = { wrt: [chosen], expose: [chosen] };
+  await labelGradients(
+    classifier,
+    images,
+    labels,
+    request,
+    { batchSize, onStep, signal },
+    async (start, count, r, x) => {
+      const size = x.dims[0];
+      const a = r.outputs[chosen];
+      const g = r.grads[chosen];
+      // Token and channels-last layers are read as C×h×w maps, so every ChannelWeights works on them.
+      const layout = layerLayout(view, classifier.tensorFor(chosen), a.dims.slice(1), images.dims);
+      if (!layout)
+        throw new ModelError(
+          `${method}: layer '${chosen}' gives dims [${a.dims}], expected N×C×h×w, N×h×w×C or N×T×C patch tokens`,
+        );
+      const { channels, height: h, width: w } = layout;
+      const plane = h * w;
+      const per = a.data.length / size;
+      dims = [n, h, w];
+      layerMaps ??= new Float32Array(n * plane);
+      for (let i = 0; i < count; i++) {
+        const native = a.data.subarray(i * per, (i + 1) * per);
+        const ai = channelPlanes(native, layout);
+        const gi = channelPlanes(g.data.subarray(i * per, (i + 1) * per), layout);
+        const cam =
+          typeof weigh === 'function'
+            ? weightedSum(weigh(ai, gi, channels, plane), ai, channels, plane)
+            : await weigh.map({
+                a: ai,
+                g: gi,
+                channels,
+                plane,
+                height: h,
+                width: w,
+                index: start + i,
+                label: labels[start + i],
+                layer: chosen,
+                asLayer: (planes, copies) =>
+                  fromChannelPlanes(planes, copies, layout, native.slice(0, layout.extraTokens * channels)),
+              });
+        const out = (start + i) * plane;
+        for (let p = 0; p < plane; p++) layerMaps[out + p] = Math.max(0, cam[p]);
+      }
+    },
+  );
   const small = { data: layerMaps!, dims };
   return {
     maps: upsampleBilinear(small, height, width),

@@ -3,11 +3,9 @@ import { Attributes } from '../../onnx/attributes.js';
 import { GraphView } from '../../onnx/graph.js';
 import { ModelError } from '../../onnx/proto.js';
 import { toNumbers } from '../../onnx/tensor-proto.js';
-import { sliceBatch, type Tensor } from '../../tensor.js';
-import { oneHot } from '../common.js';
+import type { Tensor } from '../../tensor.js';
 import {
-  inBatches,
-  padBatch,
+  labelGradients,
   resolveTargets,
   type AttributionOptions,
   type AttributionResult,
@@ -97,39 +95,40 @@ export async function fullGrad(
   const [n, c, height, width] = images.dims;
   const pixels = height * width;
   const maps = new Float32Array(n * pixels);
-  await inBatches(n, batchSize, { onStep, signal }, async (start, count, size) => {
-    const rows = labels.slice(start, start + count);
-    while (rows.length < size) rows.push(rows[count - 1]);
-    const x = padBatch(sliceBatch(images, start, count), size);
-    const r = await classifier.gradients(x, {
-      seeds: { [classifier.outputName]: oneHot(rows, classifier.numClasses) },
-      wrt: [classifier.inputName, ...biasLayers],
-    });
-    for (let i = 0; i < count; i++) {
-      const total = new Float64Array(pixels);
-      const gx = r.grads[classifier.inputName].data.subarray(i * c * pixels, (i + 1) * c * pixels);
-      const xi = x.data.subarray(i * c * pixels, (i + 1) * c * pixels);
-      const gradientTimesInput = new Float32Array(gx.length);
-      for (let p = 0; p < gx.length; p++) gradientTimesInput[p] = gx[p] * xi[p];
-      const input = normalisedSum(gradientTimesInput, c, pixels, () => 1);
-      for (let p = 0; p < pixels; p++) total[p] += input[p];
-      for (const layer of biasLayers) {
-        const g = r.grads[layer];
-        if (g.dims.length !== 4) continue; // not spatial: a constant map, which ψ makes zero
-        const [, channels, h, w] = g.dims;
-        const plane = h * w;
-        const bias = biases.get(layer)!;
-        const sum = normalisedSum(
-          g.data.subarray(i * channels * plane, (i + 1) * channels * plane),
-          channels,
-          plane,
-          (k) => bias[k],
-        );
-        const up = upsampleBilinear({ data: Float32Array.from(sum), dims: [h, w] }, height, width);
-        for (let p = 0; p < pixels; p++) total[p] += up.data[p];
+  const request = { wrt: [classifier.inputName, ...biasLayers] };
+  await labelGradients(
+    classifier,
+    images,
+    labels,
+    request,
+    { batchSize, onStep, signal },
+    (start, count, r, x) => {
+      for (let i = 0; i < count; i++) {
+        const total = new Float64Array(pixels);
+        const gx = r.grads[classifier.inputName].data.subarray(i * c * pixels, (i + 1) * c * pixels);
+        const xi = x.data.subarray(i * c * pixels, (i + 1) * c * pixels);
+        const gradientTimesInput = new Float32Array(gx.length);
+        for (let p = 0; p < gx.length; p++) gradientTimesInput[p] = gx[p] * xi[p];
+        const input = normalisedSum(gradientTimesInput, c, pixels, () => 1);
+        for (let p = 0; p < pixels; p++) total[p] += input[p];
+        for (const layer of biasLayers) {
+          const g = r.grads[layer];
+          if (g.dims.length !== 4) continue; // not spatial: a constant map, which ψ makes zero
+          const [, channels, h, w] = g.dims;
+          const plane = h * w;
+          const bias = biases.get(layer)!;
+          const sum = normalisedSum(
+            g.data.subarray(i * channels * plane, (i + 1) * channels * plane),
+            channels,
+            plane,
+            (k) => bias[k],
+          );
+          const up = upsampleBilinear({ data: Float32Array.from(sum), dims: [h, w] }, height, width);
+          for (let p = 0; p < pixels; p++) total[p] += up.data[p];
+        }
+        maps.set(Float32Array.from(total), (start + i) * pixels);
       }
-      maps.set(Float32Array.from(total), (start + i) * pixels);
-    }
-  });
+    },
+  );
   return { maps: { data: maps, dims: [n, height, width] }, labels, scores, biasLayers };
 }

@@ -1,9 +1,8 @@
 import type { Classifier } from '../../model/classifier.js';
 import { sliceBatch, type Tensor } from '../../tensor.js';
-import { oneHot } from '../common.js';
 import { Random } from '../random.js';
 import {
-  inBatches,
+  gradientsAt,
   resolveTargets,
   type AttributionOptions,
   type AttributionResult,
@@ -74,34 +73,28 @@ export async function gradientShap(
     }));
   });
   const total = new Float64Array(images.data.length);
-  let batch: Float32Array | undefined;
-  await inBatches(n * samples, batchSize, { onStep, signal }, async (start, count, size) => {
-    batch ??= new Float32Array(size * per);
-    const rows: number[] = [];
-    for (let r = 0; r < size; r++) {
-      const j = start + Math.min(r, count - 1);
-      const i = Math.floor(j / samples);
-      const { k, alpha } = draws[i][j % samples];
-      const x = images.data.subarray(i * per, (i + 1) * per);
-      const b = pool.data.subarray(k * per, (k + 1) * per);
-      const out = batch.subarray(r * per, (r + 1) * per);
+  // Draw j of image i: its image, the baseline drawn and α.
+  const draw = (j: number) => {
+    const i = Math.floor(j / samples);
+    const { k, alpha } = draws[i][j % samples];
+    const x = images.data.subarray(i * per, (i + 1) * per);
+    return { i, alpha, x, b: pool.data.subarray(k * per, (k + 1) * per) };
+  };
+  await gradientsAt(
+    classifier,
+    images.dims,
+    n * samples,
+    (j, out) => {
+      const { i, alpha, x, b } = draw(j);
       for (let p = 0; p < per; p++) out[p] = b[p] + alpha * (x[p] - b[p]);
-      rows.push(labels[i]);
-    }
-    const { grad } = await classifier.inputGradient(
-      { data: batch, dims: [size, c, h, w] },
-      oneHot(rows, classifier.numClasses),
-    );
-    for (let r = 0; r < count; r++) {
-      const j = start + r;
-      const i = Math.floor(j / samples);
-      const { k } = draws[i][j % samples];
-      const x = images.data.subarray(i * per, (i + 1) * per);
-      const b = pool.data.subarray(k * per, (k + 1) * per);
-      const g = grad.data.subarray(r * per, (r + 1) * per);
+      return labels[i];
+    },
+    (j, g) => {
+      const { i, x, b } = draw(j);
       for (let p = 0; p < per; p++) total[i * per + p] += g[p] * (x[p] - b[p]);
-    }
-  });
+    },
+    { batchSize, onStep, signal },
+  );
   const maps = Float32Array.from(total, (v) => v / samples);
   const expectedDeltas = draws.map(
     (d, i) => d.reduce((s, { k }) => s + scores[i] - poolScores[k][i], 0) / samples,

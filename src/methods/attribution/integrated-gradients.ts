@@ -1,10 +1,9 @@
 import { gaussianBlur } from '../../image/filters.js';
 import type { Classifier } from '../../model/classifier.js';
 import { sliceBatch, type Tensor } from '../../tensor.js';
-import { oneHot } from '../common.js';
 import { Random } from '../random.js';
 import {
-  inBatches,
+  gradientsAt,
   resolveTargets,
   type AttributionOptions,
   type AttributionResult,
@@ -157,32 +156,25 @@ export async function integratedGradients(
     for (let i = 0; i < count; i++) baselineScores.push(logits.data[i * k + labels[start + i]]);
   }
   const total = new Float64Array(images.data.length); // Σ_k w_k ∇f(point_k), per image
-  let batch: Float32Array | undefined;
-  await inBatches(n * steps, batchSize, { onStep, signal }, async (start, count, size) => {
-    batch ??= new Float32Array(size * per);
-    const rows: number[] = [];
-    for (let r = 0; r < size; r++) {
-      const j = start + Math.min(r, count - 1);
+  await gradientsAt(
+    classifier,
+    images.dims,
+    n * steps,
+    (j, out) => {
       const i = Math.floor(j / steps);
       const a = alphas[j % steps];
       const x = images.data.subarray(i * per, (i + 1) * per);
       const b = baselines.data.subarray(i * per, (i + 1) * per);
-      const out = batch.subarray(r * per, (r + 1) * per);
       for (let p = 0; p < per; p++) out[p] = b[p] + a * (x[p] - b[p]);
-      rows.push(labels[i]);
-    }
-    const { grad } = await classifier.inputGradient(
-      { data: batch, dims: [size, ...images.dims.slice(1)] },
-      oneHot(rows, classifier.numClasses),
-    );
-    for (let r = 0; r < count; r++) {
-      const j = start + r;
+      return labels[i];
+    },
+    (j, g) => {
       const base = Math.floor(j / steps) * per;
       const wk = weights[j % steps];
-      const g = grad.data.subarray(r * per, (r + 1) * per);
       for (let p = 0; p < per; p++) total[base + p] += wk * g[p];
-    }
-  });
+    },
+    { batchSize, onStep, signal },
+  );
   const maps = new Float32Array(images.data.length);
   const gaps: number[] = [];
   for (let i = 0; i < n; i++) {

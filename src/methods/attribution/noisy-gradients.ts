@@ -1,9 +1,8 @@
 // The sampling loop SmoothGrad and VarGrad share.
 import type { Classifier } from '../../model/classifier.js';
 import type { Tensor } from '../../tensor.js';
-import { oneHot } from '../common.js';
 import { Random } from '../random.js';
-import { inBatches, type AttributionOptions } from './support.js';
+import { gradientsAt, type AttributionOptions } from './support.js';
 
 /** Options of the noisy-gradient methods (SmoothGrad, VarGrad). */
 export interface NoiseOptions extends AttributionOptions {
@@ -63,33 +62,23 @@ export async function noisyGradientMoments(
   const random = new Random(seed);
   const sum = new Float64Array(images.data.length);
   const sumSq = new Float64Array(images.data.length);
-  let batch: Float32Array | undefined;
-  await inBatches(n * samples, batchSize, { onStep, signal }, async (start, count, size) => {
-    batch ??= new Float32Array(size * per);
-    const rows: number[] = [];
-    for (let r = 0; r < size; r++) {
-      if (r >= count) {
-        batch.copyWithin(r * per, (count - 1) * per, count * per);
-        rows.push(rows[count - 1]);
-        continue;
-      }
-      const i = Math.floor((start + r) / samples);
-      const x = images.data.subarray(i * per, (i + 1) * per);
-      addNoise(random, x, sigma[i], batch.subarray(r * per, (r + 1) * per));
-      rows.push(labels[i]);
-    }
-    const { grad } = await classifier.inputGradient(
-      { data: batch, dims: [size, ...images.dims.slice(1)] },
-      oneHot(rows, classifier.numClasses),
-    );
-    for (let r = 0; r < count; r++) {
-      const base = Math.floor((start + r) / samples) * per;
-      const g = grad.data.subarray(r * per, (r + 1) * per);
+  await gradientsAt(
+    classifier,
+    images.dims,
+    n * samples,
+    (j, out) => {
+      const i = Math.floor(j / samples);
+      addNoise(random, images.data.subarray(i * per, (i + 1) * per), sigma[i], out);
+      return labels[i];
+    },
+    (j, g) => {
+      const base = Math.floor(j / samples) * per;
       for (let p = 0; p < per; p++) {
         sum[base + p] += g[p];
         sumSq[base + p] += g[p] * g[p];
       }
-    }
-  });
+    },
+    { batchSize, onStep, signal },
+  );
   return { sum, sumSq, samples };
 }

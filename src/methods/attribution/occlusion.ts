@@ -1,5 +1,6 @@
 import type { Classifier } from '../../model/classifier.js';
 import type { Tensor } from '../../tensor.js';
+import { OptionError } from '../common.js';
 import {
   inBatches,
   resolveTargets,
@@ -38,7 +39,8 @@ function offsets(size: number, window: number, stride: number): number[] {
  * Occlusion (Zeiler & Fergus 2014): slide a `window`×`window` square (default 32 px) of `value` (default 0, the mean
  * colour) over each image with `stride` (default 16 px) and record how much the target's logit drops; each pixel gets
  * the mean drop over the positions covering it (as Captum). N×H×W, positive where hiding the pixels lowers the score.
- * Forward passes only; occluded copies run in batches of `batchSize` (default 16).
+ * Forward passes only; occluded copies run in batches of `batchSize` (default 16). Throws an OptionError for a window
+ * larger than the image.
  */
 export async function occlusion(
   classifier: Classifier,
@@ -49,7 +51,7 @@ export async function occlusion(
   const { labels, scores } = await resolveTargets(classifier, images, target, batchSize, 'occlusion');
   const [n, c, h, w] = images.dims;
   if (!(Number.isInteger(window) && window > 0 && window <= Math.min(h, w)))
-    throw new RangeError(`occlusion: window ${window}, expected an integer from 1 to ${Math.min(h, w)}`);
+    throw new OptionError(`occlusion: window ${window}, expected an integer from 1 to ${Math.min(h, w)}`);
   if (!(Number.isInteger(stride) && stride > 0))
     throw new RangeError(`occlusion: stride ${stride}, expected a positive integer`);
   const ys = offsets(h, window, stride);

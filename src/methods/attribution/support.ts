@@ -1,5 +1,5 @@
 // What the attribution methods share: targets, batching, results.
-import type { Classifier } from '../../model/classifier.js';
+import type { Classifier, GradientRequest, GradientResult } from '../../model/classifier.js';
 import { padBatch, sliceBatch, type Tensor } from '../../tensor.js';
 import type { Composite } from '../../autodiff/types.js';
 import { argmaxRows, checkImageBatch, oneHot, resolveClasses, type ClassRef } from '../common.js';
@@ -101,6 +101,71 @@ export function channelSum(maps: Tensor, absolute = false): Tensor {
   return { data: out, dims: [n, h, w] };
 }
 
+/**
+ * Input gradients of class logits at `total` inputs shaped as one image of `dims` (N×C×H×W), in batches of
+ * `batchSize` (the last one padded with copies of its last input, so one compiled graph serves the run), with the
+ * backward rules of `composite` (default: the true gradient): `fill(j, out)` writes input j into `out` (called once per input,
+ * in order) and returns the class whose logit it differentiates; `use(j, grad)` gets input j's gradient (C×H×W, valid
+ * during the call). The loop of the path and sampling methods (Integrated Gradients, GradientSHAP, SmoothGrad).
+ */
+export async function gradientsAt(
+  classifier: Classifier,
+  dims: readonly number[],
+  total: number,
+  fill: (j: number, out: Float32Array) => number,
+  use: (j: number, grad: Float32Array) => void,
+  {
+    batchSize,
+    composite,
+    onStep,
+    signal,
+  }: Pick<AttributionOptions, 'onStep' | 'signal'> & {
+    batchSize: number;
+    composite?: Composite;
+  },
+): Promise<void> {
+  const shape = dims.slice(1);
+  const per = shape.reduce((a, b) => a * b, 1);
+  let batch: Float32Array | undefined;
+  await inBatches(total, batchSize, { onStep, signal }, async (start, count, size) => {
+    batch ??= new Float32Array(size * per);
+    const rows: number[] = [];
+    for (let r = 0; r < count; r++) rows.push(fill(start + r, batch.subarray(r * per, (r + 1) * per)));
+    for (let r = count; r < size; r++) {
+      batch.copyWithin(r * per, (count - 1) * per, count * per);
+      rows.push(rows[count - 1]);
+    }
+    const { grad } = await classifier.inputGradient(
+      { data: batch, dims: [size, ...shape] },
+      oneHot(rows, classifier.numClasses),
+      composite,
+    );
+    for (let r = 0; r < count; r++) use(start + r, grad.data.subarray(r * per, (r + 1) * per));
+  });
+}
+
+/**
+ * The gradients of each image's label logit as `request` asks (`wrt`, `expose`, `composite`), the images in batches of
+ * `batchSize` (the last one padded): `use(start, count, result, x)` reads the first `count` rows of the batch `x`,
+ * images start…start+count−1. The loop of the methods that read a layer (CAMs, attention, FullGrad).
+ */
+export async function labelGradients(
+  classifier: Classifier,
+  images: Tensor,
+  labels: readonly number[],
+  request: Omit<GradientRequest, 'seeds' | 'objective'>,
+  { batchSize, onStep, signal }: Pick<AttributionOptions, 'onStep' | 'signal'> & { batchSize: number },
+  use: (start: number, count: number, result: GradientResult, x: Tensor) => void | Promise<void>,
+): Promise<void> {
+  await inBatches(images.dims[0], batchSize, { onStep, signal }, async (start, count, size) => {
+    const rows = labels.slice(start, start + count);
+    while (rows.length < size) rows.push(rows[count - 1]);
+    const x = padBatch(sliceBatch(images, start, count), size);
+    const seeds = { [classifier.outputName]: oneHot(rows, classifier.numClasses) };
+    await use(start, count, await classifier.gradients(x, { ...request, seeds }), x);
+  });
+}
+
 /** d logit[label_i] / d image_i for every image (N×3×H×W), in batches of `batchSize`, with the backward rules of `composite` (default: the true gradient). */
 export async function inputGradients(
   classifier: Classifier,
@@ -112,14 +177,9 @@ export async function inputGradients(
 ): Promise<Tensor> {
   const per = images.data.length / images.dims[0];
   const out = new Float32Array(images.data.length);
-  await inBatches(labels.length, batchSize, opts, async (start, count, size) => {
-    const x = sliceBatch(images, start, count);
-    const rows = labels.slice(start, start + count);
-    const padded = size === count ? x : padBatch(x, size);
-    while (rows.length < size) rows.push(rows[count - 1]);
-    const { grad } = await classifier.inputGradient(padded, oneHot(rows, classifier.numClasses), composite);
-    out.set(grad.data.subarray(0, count * per), start * per);
-  });
+  await labelGradients(classifier, images, labels, { composite }, { ...opts, batchSize }, (start, count, r) =>
+    out.set(r.grads[classifier.inputName].data.subarray(0, count * per), start * per),
+  );
   return { data: out, dims: [...images.dims] };
 }
 

@@ -1,6 +1,7 @@
 // What KernelSHAP and LIME share: features, scores of an image with features switched off, weighted linear fits.
 import type { Classifier } from '../../model/classifier.js';
 import type { Tensor } from '../../tensor.js';
+import { OptionError } from '../common.js';
 import { Random } from '../random.js';
 import { featureMasks, type FeatureMask } from './feature-masks.js';
 import { resolveTargets, type AttributionOptions, type AttributionResult, type Target } from './support.js';
@@ -9,7 +10,7 @@ import { resolveTargets, type AttributionOptions, type AttributionResult, type T
 export interface SurrogateOptions extends AttributionOptions {
   /** Model runs per image, including KernelSHAP's two end points; default 500. */
   samples?: number;
-  /** Features: 1×H×W or N×H×W integer labels; default SLIC superpixels (about 50 per image). */
+  /** Features: 1×H×W or N×H×W integer labels; default SLIC superpixels as scikit-image makes them (`featureMasks`). */
   featureMask?: Tensor;
   /** Value a switched-off feature's pixels take, in normalised units; default 0 (the mean colour). */
   baseline?: number;
@@ -41,7 +42,8 @@ export interface SurrogateImage {
 /**
  * Runs a surrogate-model method image by image: `fit` draws the coalitions of one image's features and fits a linear
  * model to their scores; each pixel gets its feature's coefficient. `samples` (default 500, at least `minSamples`)
- * coalitions per image, in batches of `batchSize` (default 50); `onStep` counts them.
+ * coalitions per image, in batches of `batchSize` (default 50); `onStep` counts them. Throws an OptionError for fewer
+ * samples.
  */
 export async function surrogateMaps(
   classifier: Classifier,
@@ -54,7 +56,7 @@ export async function surrogateMaps(
 ): Promise<SurrogateResult> {
   const { labels, scores } = await resolveTargets(classifier, images, target, batchSize, method);
   if (!(Number.isInteger(samples) && samples >= minSamples))
-    throw new RangeError(`${method}: samples ${samples}, expected an integer ≥ ${minSamples}`);
+    throw new OptionError(`${method}: samples ${samples}, expected an integer ≥ ${minSamples}`);
   const masks = featureMasks(images, classifier.preprocessing, featureMask);
   const [n, c, h, w] = images.dims;
   const pixels = h * w;

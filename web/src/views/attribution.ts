@@ -33,13 +33,10 @@ export class AttributionView {
   private frameRequested = false;
 
   constructor(private readonly app: App) {
-    this.method.replaceChildren(...app.methods.map((m) => new Option(m.label, m.id)));
+    this.listMethods();
+    app.onModel(() => this.listMethods());
     this.colormap.replaceChildren(...COLORMAP_NAMES.map((c) => new Option(c, c)));
     this.colormap.value = 'jet';
-    if (app.methods.length < 2) {
-      this.compare.disabled = true;
-      this.compare.parentElement?.setAttribute('title', 'the library offers one attribution method here');
-    }
     this.method.addEventListener('change', () => this.update());
     this.explain.addEventListener('change', () => this.update());
     this.compare.addEventListener('change', () => this.update());
@@ -58,6 +55,18 @@ export class AttributionView {
       this.pending.clear();
     });
     app.onImageCleared(() => this.noImage());
+  }
+
+  /** The methods that can explain the current model in the picker (the one picked stays if it still can). */
+  private listMethods(): void {
+    const picked = this.method.value;
+    const methods = this.app.methods;
+    this.method.replaceChildren(...methods.map((m) => new Option(m.label, m.id)));
+    if (methods.some((m) => m.id === picked)) this.method.value = picked;
+    this.compare.disabled = methods.length < 2;
+    if (methods.length < 2)
+      this.compare.parentElement?.setAttribute('title', 'the library offers one attribution method here');
+    else this.compare.parentElement?.removeAttribute('title');
   }
 
   /** No image: no maps, nothing to explain, controls off until a new image comes. */
