@@ -4,7 +4,7 @@ import { decodeImage } from '../image/decode.js';
 import { encodePng } from '../image/encode.js';
 import { deprocess, imageToTensor } from '../image/preprocess.js';
 import type { RgbImage } from '../image/types.js';
-import type { AttackResult } from '../methods/adversarial/attack.js';
+import { pixelChange, type AttackResult } from '../methods/adversarial/attack.js';
 import { argmaxRows } from '../methods/common.js';
 import type { Classifier } from '../model/classifier.js';
 import { planOutputs } from './outputs.js';
@@ -18,18 +18,6 @@ export function fileStems(paths: readonly string[]): string[] {
     seen.set(stem, k);
     return k === 1 ? stem : `${stem}-${k}`;
   });
-}
-
-/** Sizes of the change between two 8-bit images (0-255 units). */
-export function byteChange(a: RgbImage, b: RgbImage): { linfPixels: number; l2Pixels: number } {
-  let linf = 0;
-  let l2 = 0;
-  for (let i = 0; i < a.data.length; i++) {
-    const d = Math.abs(a.data[i] - b.data[i]);
-    linf = Math.max(linf, d);
-    l2 += d * d;
-  }
-  return { linfPixels: linf, l2Pixels: Math.sqrt(l2) };
 }
 
 /** An adversarial example after rounding to 8 bits: whether it is still adversarial, its size, the file written. */
@@ -68,5 +56,5 @@ export async function checkRounded(
     image = await decodeImage(file);
   }
   const predicted = argmaxRows(await classifier.logits(imageToTensor(image, classifier.preprocessing)))[0];
-  return { adversarial: predicted !== label, ...byteChange(image, crop), ...(file && { file }) };
+  return { adversarial: predicted !== label, ...pixelChange(image.data, crop.data), ...(file && { file }) };
 }

@@ -20,10 +20,12 @@ import { pgdL2 } from '../methods/adversarial/pgd-l2.js';
 import { square } from '../methods/adversarial/square.js';
 import { foolingRate, perturbedImage, universalPerturbation } from '../methods/adversarial/universal.js';
 import type { Classifier } from '../model/classifier.js';
+import { ROBUSTNESS_ATTACKS } from '../methods/adversarial/robustness.js';
 import { sliceBatch } from '../tensor.js';
 import { differenceImage, gridFigure, type Tile } from '../render/figure.js';
 import { encodeNpy } from '../util/npy.js';
 import { checkRounded, fileStems, type RoundedCheck } from './adversarial-files.js';
+import { withAutoAttackOptions } from './attack-options.js';
 import { UsageError } from './errors.js';
 import { imageInputs } from './image-inputs.js';
 import {
@@ -45,21 +47,7 @@ import {
 } from './shared.js';
 
 /** Attack methods of `netvis attack`. */
-export const ATTACK_METHODS = [
-  'fgsm',
-  'bim',
-  'pgd',
-  'pgd-l2',
-  'deepfool',
-  'cw',
-  'apgd-ce',
-  'apgd-dlr',
-  'apgd-t',
-  'fab',
-  'square',
-  'autoattack',
-  'universal',
-] as const;
+export const ATTACK_METHODS = [...ROBUSTNESS_ATTACKS, 'universal'] as const;
 type Method = (typeof ATTACK_METHODS)[number];
 
 const TITLES: Record<Method, string> = {
@@ -236,7 +224,7 @@ async function runAttack(
 export function attackCommand(): Command {
   return withProgressOption(
     withModelOptions(
-      new Command('attack')
+      withAutoAttackOptions(new Command('attack'))
         .description(
           'adversarial examples (FGSM, BIM, PGD L∞/L2, DeepFool, Carlini-Wagner L2, APGD-CE/DLR/T, FAB-T, Square, AutoAttack), or a universal perturbation',
         )
@@ -273,21 +261,6 @@ export function attackCommand(): Command {
             'linf',
             'l2',
           ]),
-        )
-        .addOption(
-          new Option(
-            '--target-classes <n>',
-            'apgd-t, fab, autoattack: target classes tried (default 9)',
-          ).argParser(positiveInt('--target-classes')),
-        )
-        .addOption(
-          new Option(
-            '--queries <n>',
-            'square, autoattack: Square queries per image (default 5000)',
-          ).argParser(positiveInt('--queries')),
-        )
-        .addOption(
-          new Option('--version <name>', "autoattack: 'standard' or 'rand'").choices(['standard', 'rand']),
         )
         .addOption(
           new Option('--seed <n>', 'seed of random starts, squares and orders (an integer)')

@@ -14,6 +14,7 @@ import {
 import type { Classifier } from '../model/classifier.js';
 import { linePlot } from '../render/plot.js';
 import { checkRounded, fileStems } from './adversarial-files.js';
+import { withAutoAttackOptions } from './attack-options.js';
 import { UsageError } from './errors.js';
 import { imageInputs, wnidOf, type ImageInput } from './image-inputs.js';
 import {
@@ -99,7 +100,7 @@ function labelsOf(
 export function robustnessCommand(): Command {
   return withProgressOption(
     withModelOptions(
-      new Command('robustness')
+      withAutoAttackOptions(new Command('robustness'))
         .description(
           'robust accuracy over images (files, folders or a .csv/.jsonl manifest) against an attack at each budget ε, as RobustBench reports it, plotted',
         )
@@ -124,27 +125,9 @@ export function robustnessCommand(): Command {
           ]),
         )
         .addOption(
-          new Option(
-            '--version <name>',
-            "autoattack: 'standard' or 'rand' (for randomised defences)",
-          ).choices(['standard', 'rand']),
-        )
-        .addOption(
           new Option('--steps <n>', 'gradient steps of iterative attacks (apgd, fab: iterations)').argParser(
             positiveInt('--steps'),
           ),
-        )
-        .addOption(
-          new Option(
-            '--target-classes <n>',
-            'apgd-t, fab, autoattack: target classes tried (default 9)',
-          ).argParser(positiveInt('--target-classes')),
-        )
-        .addOption(
-          new Option(
-            '--queries <n>',
-            'square, autoattack: Square queries per image (default 5000)',
-          ).argParser(positiveInt('--queries')),
         )
         .addOption(
           new Option('--seed <n>', 'seed of random starts and squares').default(0).argParser(seedFlag()),
