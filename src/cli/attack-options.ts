@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { positiveInt } from './shared.js';
 
-/** Adds --target-classes, --queries and --version (AutoAttack's settings of the same names). */
+/** Adds --target-classes, --queries and --autoattack-version (AutoAttack's n_target_classes, n_queries, version; --version is netvis's own). */
 export function withAutoAttackOptions(cmd: Command): Command {
   return cmd
     .addOption(
@@ -17,9 +17,9 @@ export function withAutoAttackOptions(cmd: Command): Command {
       ),
     )
     .addOption(
-      new Option('--version <name>', "autoattack: 'standard' or 'rand' (for randomised defences)").choices([
-        'standard',
-        'rand',
-      ]),
+      new Option(
+        '--autoattack-version <name>',
+        "autoattack: 'standard' or 'rand' (for randomised defences)",
+      ).choices(['standard', 'rand']),
     );
 }

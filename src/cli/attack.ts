@@ -81,7 +81,7 @@ interface AttackFlags extends ModelFlags, ProgressFlags {
   norm?: BudgetNorm;
   targetClasses?: number;
   queries?: number;
-  version?: AutoAttackVersion;
+  autoattackVersion?: AutoAttackVersion;
   heldOut?: string[];
   perturbation?: string;
   saveAdversarial?: string;
@@ -102,7 +102,7 @@ const FLAGS_FOR: Record<Method, (keyof AttackFlags)[]> = {
   'apgd-t': ['eps', 'steps', 'norm', 'targetClasses'],
   fab: ['eps', 'steps', 'norm', 'targetClasses'],
   square: ['eps', 'norm', 'queries'],
-  autoattack: ['eps', 'steps', 'norm', 'targetClasses', 'queries', 'version'],
+  autoattack: ['eps', 'steps', 'norm', 'targetClasses', 'queries', 'autoattackVersion'],
   universal: ['eps', 'norm', 'heldOut', 'perturbation'],
 };
 const FLAG_NAMES: Partial<Record<keyof AttackFlags, string>> = {
@@ -116,7 +116,7 @@ const FLAG_NAMES: Partial<Record<keyof AttackFlags, string>> = {
   norm: '--norm',
   targetClasses: '--target-classes',
   queries: '--queries',
-  version: '--version',
+  autoattackVersion: '--autoattack-version',
   heldOut: '--held-out',
   perturbation: '--perturbation',
 };
@@ -209,7 +209,7 @@ async function runAttack(
     case 'autoattack': {
       const aa = await autoAttack(classifier, images, {
         ...away,
-        version: flags.version,
+        version: flags.autoattackVersion,
         iterations,
         targetClasses: flags.targetClasses,
         queries: flags.queries,

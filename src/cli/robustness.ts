@@ -44,7 +44,7 @@ interface RobustnessFlags extends ModelFlags, ProgressFlags {
   eps: number[];
   units: PixelUnits;
   norm?: BudgetNorm;
-  version?: AutoAttackVersion;
+  autoattackVersion?: AutoAttackVersion;
   steps?: number;
   targetClasses?: number;
   queries?: number;
@@ -162,8 +162,8 @@ export function robustnessCommand(): Command {
         );
       }
     })();
-    if (flags.version && flags.attack !== 'autoattack')
-      throw new UsageError(`--version applies to --attack autoattack, not ${flags.attack}`);
+    if (flags.autoattackVersion && flags.attack !== 'autoattack')
+      throw new UsageError(`--autoattack-version applies to --attack autoattack, not ${flags.attack}`);
     const outputs = await planOutputs(
       [{ flag: '-o', path: flags.output, format: 'png' }],
       flags.saveAdversarial ? { flag: '--save-adversarial', path: flags.saveAdversarial } : undefined,
@@ -182,7 +182,7 @@ export function robustnessCommand(): Command {
         eps,
         units: flags.units,
         norm,
-        version: flags.version ?? null,
+        version: flags.autoattackVersion ?? null,
         steps: flags.steps ?? null,
         targetClasses: flags.targetClasses ?? null,
         queries: flags.queries ?? null,
@@ -212,7 +212,7 @@ export function robustnessCommand(): Command {
             eps,
             units: flags.units,
             norm: flags.norm,
-            version: flags.version,
+            version: flags.autoattackVersion,
             steps: flags.steps,
             targetClasses: flags.targetClasses,
             queries: flags.queries,
@@ -291,12 +291,19 @@ async function report(
     stayAdversarial: broken.filter((r) => r.rounded!.adversarial).length,
     checkedFromFiles: Boolean(flags.saveAdversarial),
   };
+  // Without true labels, "accuracy" is how often the attacked prediction stays the clean one.
+  const trueLabels = flags.labelsFrom === 'filename' || inputs.every((i) => i.label !== undefined);
+  const against = trueLabels
+    ? flags.labelsFrom === 'filename'
+      ? 'the labels in the file names'
+      : "the manifest's labels"
+    : "the model's own predictions on the clean images";
   const normName = norm === 'linf' ? 'L∞' : 'L2';
   const unitsName = flags.units === '0-255' ? '0-255 pixel units' : '[0, 1] units';
   const png = await linePlot([{ x: eps, y: accuracy, label: `${TITLES[flags.attack]} (${normName})` }], {
     title: `Robustness of ${basename(flags.model ?? 'squeezenet1_1', '.onnx')} on ${n} image${n === 1 ? '' : 's'}`,
     xLabel: `ε (${normName}, ${unitsName})`,
-    yLabel: 'robust accuracy',
+    yLabel: trueLabels ? 'robust accuracy' : 'agreement with clean predictions',
     yRange: [0, 1],
     xTicks: eps,
     percent: true,
@@ -306,17 +313,17 @@ async function report(
   const belowOneLevel = eps.filter((e) => e > 0 && e * (flags.units === '0-255' ? 1 : 255) < 1);
   const summary = {
     attack: flags.attack,
-    ...(flags.attack === 'autoattack' && { version: flags.version ?? 'standard' }),
+    ...(flags.attack === 'autoattack' && { version: flags.autoattackVersion ?? 'standard' }),
     norm,
     units: flags.units,
     labelsFrom: flags.labelsFrom,
-    images: n,
-    cleanAccuracy,
+    accuracyAgainst: against,
     eps,
-    robustAccuracy: accuracy,
+    accuracy,
+    cleanAccuracy,
     broke: [...counts.values()],
     rounding,
-    perImage: records.map((r) => ({
+    images: records.map((r) => ({
       image: r.image,
       label: { index: r.label, name: classifier.labels.name(r.label) },
       clean: r.clean,
@@ -332,11 +339,8 @@ async function report(
   }
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
-  const basis =
-    flags.labelsFrom === 'prediction' && inputs.every((i) => i.label === undefined)
-      ? " (labels: the model's own clean predictions)"
-      : '';
-  out(`clean accuracy ${pct(cleanAccuracy)} (${Math.round(cleanAccuracy * n)} of ${n})${basis}`);
+  out(`accuracy against ${against}${trueLabels ? '' : ' (--labels-from filename for true labels)'}:`);
+  out(`clean accuracy ${pct(cleanAccuracy)} (${Math.round(cleanAccuracy * n)} of ${n})`);
   for (const [k, e] of eps.entries()) {
     if (e === 0) continue;
     const per = [...counts.values()].filter((c) => c.eps === e).map((c) => `${c.attack} broke ${c.broke}`);
