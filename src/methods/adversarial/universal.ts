@@ -95,7 +95,8 @@ export async function foolingRate(
  * A universal adversarial perturbation (Moosavi-Dezfooli et al. 2017, Algorithm 1): one change v with ‖v‖ ≤ ξ that
  * alters the model's prediction on most images. Passes over the images in a random order; for each image that
  * x + v does not fool yet, DeepFool's minimal change Δv sending x + v across the nearest boundary is added and v is
- * projected back onto the ξ-ball; stops when the fooling rate on these images reaches `targetFoolingRate` or after
+ * projected back onto the ξ-ball (Δv minimal in the budget's norm: the paper takes it in L2 for both budgets, but L2
+ * changes spread below half a pixel level and vanish when v is rounded to whole values; L∞ ones do not); stops when the fooling rate on these images reaches `targetFoolingRate` or after
  * `maxPasses` passes. The fooling rate is measured, and v returned, rounded to whole pixel values within ξ, so every
  * perturbed image is an exact 8-bit image. Defaults:
  * the paper's (ξ = 10 L∞, δ = 0.2, DeepFool with overshoot 0.02, 10 classes, at most 10 iterations).
@@ -154,6 +155,7 @@ export async function universalPerturbation(
       const dims = [1, c, h, w];
       if (argmaxRows(await classifier.logits(modelInput(x, dims, p)))[0] === clean[i]) {
         const { change, fooled } = await deepFoolChange(classifier, x, dims, {
+          norm,
           overshoot,
           candidates,
           maxIterations,
