@@ -435,12 +435,15 @@ async function adversarial(
   for (const s of stages ?? [])
     out(`${s.attack}: broke ${s.broke} of ${s.attacked} (${s.seconds.toFixed(1)} s)`);
   for (const [i, r] of results.entries()) {
-    const float = r.unrounded
-      ? `; before rounding to 8 bits: ${r.unrounded.success ? 'fooled' : 'not fooled'}, L∞ ${r.unrounded.linfPixels.toFixed(3)}`
-      : '';
+    // The float-domain result is worth a word only where rounding to 8 bits changed the verdict.
+    const float =
+      r.unrounded && r.unrounded.success !== r.success
+        ? `; before rounding to 8 bits: ${r.unrounded.success ? 'fooled' : 'not fooled'}, L∞ ${r.unrounded.linfPixels.toFixed(3)}`
+        : '';
+    const file = checks[i] ? `; checked from ${checks[i]!.file}` : '';
     out(
       `${paths[i]}: ${r.success ? 'fooled' : 'not fooled'}, ${name(r.originalPrediction)} -> ${name(r.predicted)} ` +
-        `(L∞ ${r.linfPixels}, L2 ${r.l2Pixels.toFixed(2)} in 0-255 units, 8-bit image${checks[i] ? `, checked from ${checks[i]!.file}` : ''})${float}`,
+        `(L∞ ${r.linfPixels.toFixed(2)}, L2 ${r.l2Pixels.toFixed(1)} in 0-255 units)${file}${float}`,
     );
   }
   out(`wrote ${flags.output}`);

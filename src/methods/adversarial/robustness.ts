@@ -117,8 +117,20 @@ export interface RobustnessCurve {
   examples: (AttackResult | null)[];
 }
 
-/** Whether a result broke its image: in the float domain where the attack has one. */
-const broke = (r: AttackResult) => r.unrounded?.success ?? r.success;
+// AutoAttack and its attacks count an image broken in the float domain, as RobustBench reports them; the textbook
+// attacks (FGSM, BIM, PGD, DeepFool, CW) count their 8-bit images, as netvis always has.
+const FLOAT_DOMAIN: readonly RobustnessAttack[] = [
+  'apgd-ce',
+  'apgd-dlr',
+  'apgd-t',
+  'fab',
+  'square',
+  'autoattack',
+];
+
+/** Whether a result of `attack` broke its image. */
+const broke = (r: AttackResult, attack: RobustnessAttack) =>
+  FLOAT_DOMAIN.includes(attack) ? Boolean(r.unrounded?.success) : r.success;
 
 /**
  * Robustness curve: accuracy over a batch against an attack at each budget ε. An image counts as broken at ε when
@@ -194,7 +206,7 @@ export async function robustnessCurve(
         const runs = await runAt(classifier, batchOf(rows), attack, norm, common, options, progress);
         for (const c of runs.counts) counts.push({ eps: e, ...c });
         runs.results.forEach((r, k) => {
-          if (!broke(r)) return;
+          if (!broke(r, attack)) return;
           brokenAt[rows[k]] = e;
           brokenBy[rows[k]] = runs.by[k];
           examples[rows[k]] = r;
@@ -258,6 +270,6 @@ async function runAt(
     fab: () => fab(classifier, batch, { ...run, norm, iterations, targetClasses }),
     square: () => square(classifier, batch, { ...run, norm, queries }),
   }[attack]();
-  const by = results.map((r) => (broke(r) ? attack : null));
+  const by = results.map((r) => (broke(r, attack) ? attack : null));
   return { results, by, counts: [{ attack, attacked: results.length, broke: by.filter(Boolean).length }] };
 }
