@@ -3,15 +3,9 @@ import type { Classifier } from '../../model/classifier.js';
 import { l2Norm, type Tensor } from '../../tensor.js';
 import { argmaxRows, type ClassRef } from '../common.js';
 import { Random } from '../random.js';
-import {
-  toPixelGradient,
-  unitScale,
-  type AttackResult,
-  type AttackRunOptions,
-  type PixelUnits,
-} from './attack.js';
+import { toPixelGradient, type AttackResult, type AttackRunOptions, type PixelUnits } from './attack.js';
 import type { BudgetNorm } from './budgeted.js';
-import { attackUntilBroken, jobSeed, type BreakContext, type Job } from './jobs.js';
+import { attackUntilBroken, budgetOf, jobSeed, type BreakContext, type Job } from './jobs.js';
 
 /** Options of APGD. */
 export interface ApgdOptions extends AttackRunOptions {
@@ -196,13 +190,8 @@ class ApgdJob implements Job<StepOutputs> {
 
 /** Resolves and checks APGD's options; `what` names the attack in errors. */
 function settingsOf(options: ApgdOptions, what: string): ApgdSettings & { restarts: number } {
-  const norm = options.norm ?? 'linf';
-  if (norm !== 'linf' && norm !== 'l2') throw new Error(`${what}: norm '${norm}', expected 'linf' or 'l2'`);
-  const eps =
-    options.eps === undefined ? (norm === 'linf' ? 8 : 127.5) : options.eps * unitScale(options.units);
+  const { norm, eps } = budgetOf(options, what);
   const { iterations = 100, restarts = 1, rho = 0.75, eot = 1 } = options;
-  if (!(eps > 0 && Number.isFinite(eps)))
-    throw new Error(`${what}: eps ${options.eps}, expected a positive number`);
   for (const [name, v] of Object.entries({ iterations, restarts, eot }))
     if (!(Number.isInteger(v) && v >= 1))
       throw new Error(`${what}: ${name} ${v}, expected a positive integer`);

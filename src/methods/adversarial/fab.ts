@@ -1,17 +1,11 @@
 import type { Classifier } from '../../model/classifier.js';
 import type { Tensor } from '../../tensor.js';
 import { argmaxRows, type ClassRef } from '../common.js';
-import {
-  toPixelGradient,
-  unitScale,
-  type AttackResult,
-  type AttackRunOptions,
-  type PixelUnits,
-} from './attack.js';
+import { toPixelGradient, type AttackResult, type AttackRunOptions, type PixelUnits } from './attack.js';
 import { rankedClasses } from './apgd.js';
 import type { BudgetNorm } from './budgeted.js';
 import { projectOntoHyperplane } from './fab-projection.js';
-import { attackUntilBroken, type BreakContext, type Job } from './jobs.js';
+import { attackUntilBroken, budgetOf, type BreakContext, type Job } from './jobs.js';
 
 /** Options of targeted FAB. */
 export interface FabOptions extends AttackRunOptions {
@@ -145,15 +139,10 @@ export async function fab(
   images: Tensor,
   options: FabOptions = {},
 ): Promise<AttackResult[]> {
-  const norm = options.norm ?? 'linf';
-  if (norm !== 'linf' && norm !== 'l2') throw new Error(`fab: norm '${norm}', expected 'linf' or 'l2'`);
-  const eps =
-    options.eps === undefined ? (norm === 'linf' ? 8 : 127.5) : options.eps * unitScale(options.units);
+  const { norm, eps } = budgetOf(options, 'fab');
   const { iterations = 100, targetClasses = 9, alphaMax = 0.1, eta = 1.05, beta = 0.9 } = options;
   const { batchSize = 8, onStep, signal } = options;
   const k = classifier.numClasses;
-  if (!(eps > 0 && Number.isFinite(eps)))
-    throw new Error(`fab: eps ${options.eps}, expected a positive number`);
   if (!(Number.isInteger(iterations) && iterations >= 1))
     throw new Error(`fab: iterations ${iterations}, expected a positive integer`);
   if (!(Number.isInteger(targetClasses) && targetClasses >= 1 && targetClasses <= k - 1))

@@ -5,7 +5,15 @@
 import type { Classifier } from '../../model/classifier.js';
 import type { Tensor } from '../../tensor.js';
 import { argmaxRows, checkImageBatch, type ClassRef } from '../common.js';
-import { attackResults, eightBitPixels, modelInput, resolveGoal, type AttackResult } from './attack.js';
+import {
+  attackResults,
+  eightBitPixels,
+  modelInput,
+  resolveGoal,
+  unitScale,
+  type AttackResult,
+  type PixelUnits,
+} from './attack.js';
 import { roundWithinBudget, type BudgetNorm } from './budgeted.js';
 
 /** One attack run on one image: fed the graph's outputs at `point` until it says it is done. */
@@ -169,4 +177,22 @@ export async function attackUntilBroken<R, J extends Job<R>>(
     rounded.set(roundWithinBudget(u, u0, norm, eps), i * per);
   }
   return attackResults(classifier, images, rounded, goal, original, evaluations, unrounded);
+}
+
+/**
+ * The norm and budget (0-255 pixel units) of an attack that works until each image breaks: `norm` default 'linf',
+ * `eps` in `units` default 8 (L∞) or 127.5 (L2), AutoAttack's usual 8/255 and 0.5. Throws (naming `what`) for another
+ * norm or a budget that is not positive and finite.
+ */
+export function budgetOf(
+  options: { norm?: BudgetNorm; eps?: number; units?: PixelUnits },
+  what: string,
+): { norm: BudgetNorm; eps: number } {
+  const norm = options.norm ?? 'linf';
+  if (norm !== 'linf' && norm !== 'l2') throw new Error(`${what}: norm '${norm}', expected 'linf' or 'l2'`);
+  const eps =
+    options.eps === undefined ? (norm === 'linf' ? 8 : 127.5) : options.eps * unitScale(options.units);
+  if (!(eps > 0 && Number.isFinite(eps)))
+    throw new Error(`${what}: eps ${options.eps}, expected a positive number`);
+  return { norm, eps };
 }

@@ -20,6 +20,10 @@ import { pgd } from './pgd.js';
 import { pgdL2 } from './pgd-l2.js';
 import { square } from './square.js';
 
+// AutoAttack and its attacks count an image broken in the float domain, as RobustBench reports them; the textbook
+// attacks (FGSM, BIM, PGD, DeepFool, CW) count their 8-bit images, as netvis always has.
+const FLOAT_DOMAIN = ['apgd-ce', 'apgd-dlr', 'apgd-t', 'fab', 'square', 'autoattack'] as const;
+
 /** Attacks a robustness curve can use: budgeted ones run per ε; minimal ones (deepfool, cw) run once. */
 export const ROBUSTNESS_ATTACKS = [
   'fgsm',
@@ -28,12 +32,7 @@ export const ROBUSTNESS_ATTACKS = [
   'pgd-l2',
   'deepfool',
   'cw',
-  'apgd-ce',
-  'apgd-dlr',
-  'apgd-t',
-  'fab',
-  'square',
-  'autoattack',
+  ...FLOAT_DOMAIN,
 ] as const;
 /** One of ROBUSTNESS_ATTACKS. */
 export type RobustnessAttack = (typeof ROBUSTNESS_ATTACKS)[number];
@@ -117,20 +116,9 @@ export interface RobustnessCurve {
   examples: (AttackResult | null)[];
 }
 
-// AutoAttack and its attacks count an image broken in the float domain, as RobustBench reports them; the textbook
-// attacks (FGSM, BIM, PGD, DeepFool, CW) count their 8-bit images, as netvis always has.
-const FLOAT_DOMAIN: readonly RobustnessAttack[] = [
-  'apgd-ce',
-  'apgd-dlr',
-  'apgd-t',
-  'fab',
-  'square',
-  'autoattack',
-];
-
 /** Whether a result of `attack` broke its image. */
 const broke = (r: AttackResult, attack: RobustnessAttack) =>
-  FLOAT_DOMAIN.includes(attack) ? Boolean(r.unrounded?.success) : r.success;
+  (FLOAT_DOMAIN as readonly string[]).includes(attack) ? Boolean(r.unrounded?.success) : r.success;
 
 /**
  * Robustness curve: accuracy over a batch against an attack at each budget ε. An image counts as broken at ε when

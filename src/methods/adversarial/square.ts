@@ -2,9 +2,9 @@ import type { Classifier } from '../../model/classifier.js';
 import type { Tensor } from '../../tensor.js';
 import type { ClassRef } from '../common.js';
 import { Random } from '../random.js';
-import { unitScale, type AttackResult, type AttackRunOptions, type PixelUnits } from './attack.js';
+import { type AttackResult, type AttackRunOptions, type PixelUnits } from './attack.js';
 import type { BudgetNorm } from './budgeted.js';
-import { attackUntilBroken, jobSeed, type BreakContext, type Job } from './jobs.js';
+import { attackUntilBroken, budgetOf, jobSeed, type BreakContext, type Job } from './jobs.js';
 
 /** Options of the Square attack. */
 export interface SquareOptions extends AttackRunOptions {
@@ -231,13 +231,8 @@ export async function square(
   images: Tensor,
   options: SquareOptions = {},
 ): Promise<AttackResult[]> {
-  const norm = options.norm ?? 'linf';
-  if (norm !== 'linf' && norm !== 'l2') throw new Error(`square: norm '${norm}', expected 'linf' or 'l2'`);
-  const eps =
-    options.eps === undefined ? (norm === 'linf' ? 8 : 127.5) : options.eps * unitScale(options.units);
+  const { norm, eps } = budgetOf(options, 'square');
   const { queries = 5000, pInit = 0.8, seed = 0, batchSize = 8, onStep, signal } = options;
-  if (!(eps > 0 && Number.isFinite(eps)))
-    throw new Error(`square: eps ${options.eps}, expected a positive number`);
   if (!(Number.isInteger(queries) && queries >= 1))
     throw new Error(`square: queries ${queries}, expected a positive integer`);
   if (!(pInit > 0 && pInit <= 1)) throw new Error(`square: pInit ${pInit}, expected a number in (0, 1]`);
