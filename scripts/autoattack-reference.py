@@ -13,7 +13,7 @@ images still robust):
             Square 100 queries. The netvis test (test/autoattack.test.ts) runs exactly these settings.
 
 usage: PYTHONPATH=/work/peers/autoattack /usr/bin/python3 scripts/autoattack-reference.py --eps 0.1 [--config test]
-       [--images 25] [--seed 0] [--threads 2]
+       [--images 25] [--seed 0] [--threads 2] [--attacks fab-t square]
 Prints one JSON object (per eps): clean count, robust count after each attack, per-image outcome, wall time.
 test/fixtures/autoattack-reference.json holds its output for the configuration the test uses."""
 import argparse, json, os, re, subprocess, tempfile, time
@@ -27,6 +27,8 @@ ap.add_argument("--config", choices=["standard", "test"], default="test")
 ap.add_argument("--images", type=int, default=25, help="the first N reference images")
 ap.add_argument("--seed", type=int, default=0)
 ap.add_argument("--threads", type=int, default=os.cpu_count())
+ap.add_argument("--attacks", nargs="+", choices=["apgd-ce", "apgd-t", "fab-t", "square"],
+                help="test config only: run these of the four (in AutoAttack's order), to see the later ones at work")
 args = ap.parse_args()
 torch.set_num_threads(args.threads)
 
@@ -60,7 +62,7 @@ x = torch.round((inputs.double() * STD + MEAN) * 255).clamp(0, 255).float() / 25
 y = torch.tensor(meta["labels"][: args.images])
 
 TEST = {"iterations": 10, "target_classes": 1, "queries": 100}
-STAGES = ["apgd-ce", "apgd-t", "fab-t", "square"]
+STAGES = [a for a in ["apgd-ce", "apgd-t", "fab-t", "square"] if args.attacks is None or a in args.attacks]
 
 
 def autoattack(eps):
