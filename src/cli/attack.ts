@@ -224,81 +224,85 @@ async function runAttack(
 export function attackCommand(): Command {
   return withProgressOption(
     withModelOptions(
-      withAutoAttackOptions(new Command('attack'))
-        .description(
-          'adversarial examples (FGSM, BIM, PGD L∞/L2, DeepFool, Carlini-Wagner L2, APGD-CE/DLR/T, FAB-T, Square, AutoAttack), or a universal perturbation',
-        )
-        .argument(
-          '<inputs...>',
-          'JPEG, PNG or WebP files, folders of them, or manifests (.csv or .jsonl: path, label)',
-        )
-        .addOption(new Option('--method <name>', 'attack').choices([...ATTACK_METHODS]).default('pgd'))
-        .option('-t, --target <name|index|wnid>', 'class to reach (targeted attack); default: untargeted')
-        .addOption(
-          new Option(
-            '--eps <n>',
-            'budget ε ≥ 0 in --units (L∞, or L2 for pgd-l2 or with --norm l2; universal: ξ, default 10)',
-          ).argParser(nonNegativeNumber('--eps')),
-        )
-        .addOption(
-          new Option('--step-size <n>', 'step length α > 0 in --units').argParser(
-            positiveNumber('--step-size'),
-          ),
-        )
-        .addOption(
-          new Option(
-            '--steps <n>',
-            'gradient steps (deepfool: most iterations; cw: Adam steps per c; apgd, fab, autoattack: iterations)',
-          ).argParser(positiveInt('--steps')),
-        )
-        .addOption(
-          new Option('--units <units>', 'units of --eps and --step-size')
-            .choices(['0-255', '0-1'])
-            .default('0-255'),
-        )
-        .addOption(
-          new Option('--norm <norm>', 'apgd-*, fab, square, autoattack, universal: budget norm').choices([
-            'linf',
-            'l2',
-          ]),
-        )
-        .addOption(
-          new Option('--seed <n>', 'seed of random starts, squares and orders (an integer)')
-            .default(0)
-            .argParser(seedFlag()),
-        )
-        .option('--no-random-start', 'pgd, pgd-l2: start at the original image')
-        .addOption(
-          new Option('--candidates <n>', 'deepfool: classes considered (at least 2)').argParser(
-            numberFlag('--candidates', { integer: true, min: 2 }),
-          ),
-        )
-        .addOption(
-          new Option('--confidence <k>', 'cw: logit margin κ ≥ 0').argParser(
-            nonNegativeNumber('--confidence'),
-          ),
-        )
-        .addOption(
-          new Option('--binary-steps <n>', 'cw: values of c tried').argParser(positiveInt('--binary-steps')),
-        )
-        .option(
-          '--held-out <inputs...>',
-          'universal: images (files, folders, manifests) to measure the fooling rate on',
-        )
-        .option(
-          '--perturbation <file.npy>',
-          'universal: write the perturbation (1×3×H×W, 0-255 pixel units) as .npy',
-        )
-        .option(
-          '--save-adversarial <dir>',
-          'write each adversarial image (8-bit PNG, NAME.adversarial.png) and its crop (NAME.original.png), then check it again from the file',
-        )
-        .option(
-          '-o, --output <file>',
-          'PNG figure, a row per image: original | adversarial | difference | ×10',
-          'attack.png',
-        )
-        .option('--json', 'print the results as JSON'),
+      withAutoAttackOptions(
+        new Command('attack')
+          .description(
+            'adversarial examples (FGSM, BIM, PGD L∞/L2, DeepFool, Carlini-Wagner L2, APGD-CE/DLR/T, FAB-T, Square, AutoAttack), or a universal perturbation',
+          )
+          .argument(
+            '<inputs...>',
+            'JPEG, PNG or WebP files, folders of them, or manifests (.csv or .jsonl: path, label)',
+          )
+          .addOption(new Option('--method <name>', 'attack').choices([...ATTACK_METHODS]).default('pgd'))
+          .option('-t, --target <name|index|wnid>', 'class to reach (targeted attack); default: untargeted')
+          .addOption(
+            new Option(
+              '--eps <n>',
+              'budget ε ≥ 0 in --units (L∞, or L2 for pgd-l2 or with --norm l2; universal: ξ, default 10)',
+            ).argParser(nonNegativeNumber('--eps')),
+          )
+          .addOption(
+            new Option('--step-size <n>', 'step length α > 0 in --units').argParser(
+              positiveNumber('--step-size'),
+            ),
+          )
+          .addOption(
+            new Option(
+              '--steps <n>',
+              'gradient steps (deepfool: most iterations; cw: Adam steps per c; apgd, fab, autoattack: iterations)',
+            ).argParser(positiveInt('--steps')),
+          )
+          .addOption(
+            new Option('--units <units>', 'units of --eps and --step-size')
+              .choices(['0-255', '0-1'])
+              .default('0-255'),
+          )
+          .addOption(
+            new Option('--norm <norm>', 'apgd-*, fab, square, autoattack, universal: budget norm').choices([
+              'linf',
+              'l2',
+            ]),
+          )
+          .addOption(
+            new Option('--seed <n>', 'seed of random starts, squares and orders (an integer)')
+              .default(0)
+              .argParser(seedFlag()),
+          )
+          .option('--no-random-start', 'pgd, pgd-l2: start at the original image')
+          .addOption(
+            new Option('--candidates <n>', 'deepfool: classes considered (at least 2)').argParser(
+              numberFlag('--candidates', { integer: true, min: 2 }),
+            ),
+          )
+          .addOption(
+            new Option('--confidence <k>', 'cw: logit margin κ ≥ 0').argParser(
+              nonNegativeNumber('--confidence'),
+            ),
+          )
+          .addOption(
+            new Option('--binary-steps <n>', 'cw: values of c tried').argParser(
+              positiveInt('--binary-steps'),
+            ),
+          )
+          .option(
+            '--held-out <inputs...>',
+            'universal: images (files, folders, manifests) to measure the fooling rate on',
+          )
+          .option(
+            '--perturbation <file.npy>',
+            'universal: write the perturbation (1×3×H×W, 0-255 pixel units) as .npy',
+          )
+          .option(
+            '--save-adversarial <dir>',
+            'write each adversarial image (8-bit PNG, NAME.adversarial.png) and its crop (NAME.original.png), then check it again from the file',
+          )
+          .option(
+            '-o, --output <file>',
+            'PNG figure, a row per image: original | adversarial | difference | ×10',
+            'attack.png',
+          )
+          .option('--json', 'print the results as JSON'),
+      ),
     ),
   ).action(async (args: string[], flags: AttackFlags) => {
     const allowed = FLAGS_FOR[flags.method];

@@ -100,56 +100,61 @@ function labelsOf(
 export function robustnessCommand(): Command {
   return withProgressOption(
     withModelOptions(
-      withAutoAttackOptions(new Command('robustness'))
-        .description(
-          'robust accuracy over images (files, folders or a .csv/.jsonl manifest) against an attack at each budget ε, as RobustBench reports it, plotted',
-        )
-        .argument(
-          '<inputs...>',
-          'JPEG, PNG or WebP files, folders of them, or manifests (.csv or .jsonl: path, label)',
-        )
-        .addOption(new Option('--attack <name>', 'attack').choices([...ROBUSTNESS_ATTACKS]).default('pgd'))
-        .addOption(
-          new Option(
-            '--eps <list>',
-            'budgets ε, comma-separated, in --units (L∞; L2 for pgd-l2, deepfool, cw, or with --norm l2)',
+      withAutoAttackOptions(
+        new Command('robustness')
+          .description(
+            'robust accuracy over images (files, folders or a .csv/.jsonl manifest) against an attack at each budget ε, as RobustBench reports it, plotted',
           )
-            .default([0, 1, 2, 4, 8], '0,1,2,4,8')
-            .argParser(epsList),
-        )
-        .addOption(new Option('--units <units>', 'units of --eps').choices(['0-255', '0-1']).default('0-255'))
-        .addOption(
-          new Option('--norm <norm>', 'norm of apgd-*, fab, square and autoattack (default linf)').choices([
-            'linf',
-            'l2',
-          ]),
-        )
-        .addOption(
-          new Option('--steps <n>', 'gradient steps of iterative attacks (apgd, fab: iterations)').argParser(
-            positiveInt('--steps'),
-          ),
-        )
-        .addOption(
-          new Option('--seed <n>', 'seed of random starts and squares').default(0).argParser(seedFlag()),
-        )
-        .addOption(
-          new Option(
-            '--labels-from <source>',
-            "true labels where a manifest gives none: the model's clean 'prediction' (clean accuracy is then 100 %), or the WordNet id a 'filename' starts with (n01774750_...)",
+          .argument(
+            '<inputs...>',
+            'JPEG, PNG or WebP files, folders of them, or manifests (.csv or .jsonl: path, label)',
           )
-            .choices(['prediction', 'filename'])
-            .default('prediction'),
-        )
-        .option(
-          '--state <file.jsonl>',
-          'journal of finished images: rerunning with the same file continues where a run stopped',
-        )
-        .option(
-          '--save-adversarial <dir>',
-          'write each adversarial image (8-bit PNG, NAME.adversarial.png) and the crop it was made from (NAME.original.png), then check it again from the file',
-        )
-        .option('-o, --output <file>', 'PNG plot of accuracy against ε', 'robustness.png')
-        .option('--json', 'print the result as JSON'),
+          .addOption(new Option('--attack <name>', 'attack').choices([...ROBUSTNESS_ATTACKS]).default('pgd'))
+          .addOption(
+            new Option(
+              '--eps <list>',
+              'budgets ε, comma-separated, in --units (L∞; L2 for pgd-l2, deepfool, cw, or with --norm l2)',
+            )
+              .default([0, 1, 2, 4, 8], '0,1,2,4,8')
+              .argParser(epsList),
+          )
+          .addOption(
+            new Option('--units <units>', 'units of --eps').choices(['0-255', '0-1']).default('0-255'),
+          )
+          .addOption(
+            new Option('--norm <norm>', 'norm of apgd-*, fab, square and autoattack (default linf)').choices([
+              'linf',
+              'l2',
+            ]),
+          )
+          .addOption(
+            new Option(
+              '--steps <n>',
+              'gradient steps of iterative attacks (apgd, fab: iterations)',
+            ).argParser(positiveInt('--steps')),
+          )
+          .addOption(
+            new Option('--seed <n>', 'seed of random starts and squares').default(0).argParser(seedFlag()),
+          )
+          .addOption(
+            new Option(
+              '--labels-from <source>',
+              "true labels where a manifest gives none: the model's clean 'prediction' (clean accuracy is then 100 %), or the WordNet id a 'filename' starts with (n01774750_...)",
+            )
+              .choices(['prediction', 'filename'])
+              .default('prediction'),
+          )
+          .option(
+            '--state <file.jsonl>',
+            'journal of finished images: rerunning with the same file continues where a run stopped',
+          )
+          .option(
+            '--save-adversarial <dir>',
+            'write each adversarial image (8-bit PNG, NAME.adversarial.png) and the crop it was made from (NAME.original.png), then check it again from the file',
+          )
+          .option('-o, --output <file>', 'PNG plot of accuracy against ε', 'robustness.png')
+          .option('--json', 'print the result as JSON'),
+      ),
     ),
   ).action(async (args: string[], flags: RobustnessFlags) => {
     const inputs = await imageInputs(args);
