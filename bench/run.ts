@@ -4,6 +4,7 @@
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import * as adversarial from './adversarial.js';
 import * as attribution from './attribution.js';
+import * as autoattack from './autoattack.js';
 import * as benchmark from './benchmark.js';
 import * as compile from './compile.js';
 import * as engine from './engine.js';
@@ -25,6 +26,8 @@ const suites: Record<string, Suite> = {
   compile: { ...compile, heavy: true },
   methods: { ...methods, heavy: true },
   benchmark: { ...benchmark, heavy: true },
+  // AutoAttack standard on 20 images, netvis and the reference on PyTorch (minutes each).
+  autoattack: { ...autoattack, heavy: true },
 };
 
 const args = process.argv.slice(2);

@@ -24,6 +24,22 @@ export interface AttackResult {
   /** Size of the change in normalised units. */
   linf: number;
   l2: number;
+  /** Size of the change in 0-255 pixel units, between the 8-bit images (what a reader of the written files measures). */
+  linfPixels: number;
+  l2Pixels: number;
+  /**
+   * Attacks that work in the float domain (APGD, FAB, Square, AutoAttack): their adversarial image before it was
+   * rounded to 8 bits, as RobustBench counts robust accuracy. The fields above describe the 8-bit image.
+   */
+  unrounded?: UnroundedResult;
+}
+
+/** A float-domain adversarial image (pixel values in [0, 255], not whole) and what it achieved. */
+export interface UnroundedResult {
+  /** 1×3×H×W, normalised like the input. */
+  image: Tensor;
+  success: boolean;
+  predicted: number;
   /** Size of the change in 0-255 pixel units. */
   linfPixels: number;
   l2Pixels: number;
@@ -121,9 +137,26 @@ export function toPixelGradient(grad: Float32Array, dims: number[], p: Preproces
   return grad;
 }
 
+/** L∞ and L2 sizes of the change from pixel values `u0` to `u` (0-255 units, one image, float64 accumulation). */
+export function pixelChange(
+  u: ArrayLike<number>,
+  u0: ArrayLike<number>,
+): { linfPixels: number; l2Pixels: number } {
+  let linf = 0;
+  let l2 = 0;
+  for (let j = 0; j < u.length; j++) {
+    const d = Math.abs(u[j] - u0[j]);
+    if (d > linf) linf = d;
+    l2 += d * d;
+  }
+  return { linfPixels: linf, l2Pixels: Math.sqrt(l2) };
+}
+
 /**
  * Results for final 8-bit pixel values `pixels` (N×3×H×W CHW, 0-255 integers) of `images`: each as the normalised
- * tensor of its 8-bit image, classified once more, with the size of its change from the input.
+ * tensor of its 8-bit image, classified once more, with the size of its change from the input (pixel sizes from the
+ * whole pixel values, so they are exactly those of the images written). With `unrounded` (float pixel values the
+ * 8-bit ones were rounded from), each result also says what that float image achieved, classified once more.
  */
 export async function attackResults(
   classifier: Classifier,
@@ -132,11 +165,14 @@ export async function attackResults(
   goal: ResolvedGoal,
   originalPrediction: number[],
   iterations: number[],
+  unrounded?: Float32Array,
 ): Promise<AttackResult[]> {
   const [n, , h, w] = images.dims;
   const p = classifier.preprocessing;
   const plane = h * w;
   const per = 3 * plane;
+  const u0 = eightBitPixels(images, p);
+  const row = (a: Float32Array, i: number) => a.subarray(i * per, (i + 1) * per);
   const tensors = Array.from({ length: n }, (_, i) => {
     const data = new Uint8Array(per);
     for (let c = 0; c < 3; c++)
@@ -144,8 +180,13 @@ export async function attackResults(
     return imageToTensor({ data, width: w, height: h }, p);
   });
   const predicted = argmaxRows(await classifier.logits(concatBatch(tensors)));
+  const floats = unrounded && modelInput(unrounded, images.dims, p);
+  const floatPredicted = floats && argmaxRows(await classifier.logits(floats));
   return tensors.map((image, i) => {
-    const delta = image.data.map((v, j) => v - images.data[i * per + j]);
+    const { linf, l2 } = changeNorms(
+      image.data.map((v, j) => v - images.data[i * per + j]),
+      p.std,
+    );
     return {
       image,
       success: achieved(goal, i, predicted[i]),
@@ -153,7 +194,18 @@ export async function attackResults(
       predicted: predicted[i],
       originalPrediction: originalPrediction[i],
       ...(goal.targeted ? { target: goal.classes[i] } : { label: goal.classes[i] }),
-      ...changeNorms(delta, p.std),
+      linf,
+      l2,
+      ...pixelChange(row(pixels, i), row(u0, i)),
+      ...(floats &&
+        floatPredicted && {
+          unrounded: {
+            image: { data: row(floats.data, i).slice(), dims: [1, 3, h, w] },
+            success: achieved(goal, i, floatPredicted[i]),
+            predicted: floatPredicted[i],
+            ...pixelChange(row(unrounded!, i), row(u0, i)),
+          },
+        }),
     };
   });
 }

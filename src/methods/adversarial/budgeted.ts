@@ -1,6 +1,6 @@
 // The loop FGSM, BIM and PGD (L∞ and L2) share: signed or normalised gradient steps on the cross-entropy loss in
 // pixel space, each projected onto the budget around the original and clipped to valid pixels, then rounded to an
-// 8-bit image that still keeps the budget.
+// 8-bit image that still keeps the budget (the float-domain result before rounding is kept too, as `unrounded`).
 import type { Classifier } from '../../model/classifier.js';
 import { l2Norm, type Tensor } from '../../tensor.js';
 import { argmaxRows, checkImageBatch } from '../common.js';
@@ -175,6 +175,6 @@ export async function budgetedAttack(
     }
     const final = new Float32Array(u.length);
     for (const i of rows) final.set(roundWithinBudget(row(u, i), row(u0, i), norm, eps), i * per);
-    return attackResults(classifier, slice, final, goal, original, new Array<number>(dims[0]).fill(steps));
+    return attackResults(classifier, slice, final, goal, original, new Array<number>(dims[0]).fill(steps), u);
   });
 }

@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { autoAttack, type AutoAttackResult } from '../src/methods/adversarial/autoattack.js';
+import { eightBitPixels } from '../src/methods/adversarial/attack.js';
+import { apgdTargeted } from '../src/methods/adversarial/apgd.js';
+import type { AttackResult } from '../src/methods/adversarial/attack.js';
+import { fab } from '../src/methods/adversarial/fab.js';
+import { pgd } from '../src/methods/adversarial/pgd.js';
+import { square } from '../src/methods/adversarial/square.js';
+import { argmaxRows } from '../src/methods/common.js';
+import type { Classifier } from '../src/model/classifier.js';
+import { loadClassifier } from '../src/model/load.js';
+import { concatBatch, sliceBatch } from '../src/tensor.js';
+import { readNpy } from './support/npy.js';
+import { REFERENCE, ROOT, referenceMeta } from './support/shared.js';
+
+/** The reference AutoAttack's run (scripts/autoattack-reference.py, fra31/auto-attack) on the 25 shared images. */
+interface Reference {
+  commit: string;
+  settings: { iterations: number; target_classes: number; queries: number };
+  eps: number;
+  seed: number;
+  clean: number;
+  robust: number;
+  broke: Record<'apgd-ce' | 'apgd-t' | 'fab-t' | 'square', number>;
+  robust_images: number[];
+  /** Each of the later attacks alone on all 25 images (AutoAttack's chain leaves them nothing at this ε). */
+  alone: Record<'apgd-t' | 'fab-t' | 'square', { eps: number; robust: number; robust_images: number[] }>;
+}
+const reference = JSON.parse(
+  readFileSync(join(ROOT, 'test', 'fixtures', 'autoattack-reference.json'), 'utf8'),
+) as Reference;
+const meta = referenceMeta();
+const inputs = readNpy(join(REFERENCE, 'inputs.npy'));
+const n = inputs.dims[0];
+const per = inputs.data.length / n;
+const { eps } = reference;
+
+let classifier: Classifier;
+// AutoAttack at the fixture's budget and cheap settings, run once for the tests that read it.
+let aa: AutoAttackResult;
+let aaSeconds = 0;
+before(async () => {
+  classifier = await loadClassifier();
+  const started = performance.now();
+  aa = await autoAttack(classifier, inputs, {
+    eps,
+    labels: meta.labels,
+    iterations: reference.settings.iterations,
+    targetClasses: reference.settings.target_classes,
+    queries: reference.settings.queries,
+    seed: reference.seed,
+  });
+  aaSeconds = (performance.now() - started) / 1000;
+});
+after(() => classifier.dispose());
+
+/** Normalised CHW values back to (unrounded) 0-255 pixel values. */
+function floatPixels(x: Float32Array): Float64Array {
+  const { mean, std } = classifier.preprocessing;
+  const plane = per / 3;
+  return Float64Array.from(x, (v, j) => {
+    const c = Math.floor(j / plane) % 3;
+    return (v * std[c] + mean[c]) * 255;
+  });
+}
+
+const robustCount = (r: AutoAttackResult) => Math.round(r.robustAccuracy * n);
+
+describe('AutoAttack against the reference implementation', () => {
+  test(`robust accuracy at ε ${eps}/255 within one image of fra31/auto-attack's, per stage close`, () => {
+    const broke = Object.fromEntries(aa.stages.map((s) => [s.attack, s.broke]));
+    const info = `netvis: clean ${Math.round(aa.cleanAccuracy * n)}, robust ${robustCount(aa)}, broke ${JSON.stringify(broke)} in ${aaSeconds.toFixed(1)} s; reference: clean ${reference.clean}, robust ${reference.robust}, broke ${JSON.stringify(reference.broke)}`;
+    process.stderr.write(`${info}\n`);
+    assert.equal(Math.round(aa.cleanAccuracy * n), reference.clean, info);
+    assert.ok(Math.abs(robustCount(aa) - reference.robust) <= 1, info);
+    // The first stage breaks most; later stages only see the few images left, so each is within 2 of the reference's.
+    for (const stage of ['apgd-ce', 'apgd-t', 'fab-t', 'square'] as const)
+      assert.ok(Math.abs((broke[stage] ?? 0) - reference.broke[stage]) <= 2, `${stage}: ${info}`);
+  });
+
+  test('every image it reports broken is within ε and misclassified (float domain), classified again here', async () => {
+    const broken = aa.brokenBy.flatMap((b, i) => (b ? [i] : []));
+    assert.ok(broken.length > 0);
+    const images = concatBatch(broken.map((i) => aa.results[i].unrounded!.image));
+    const predicted = argmaxRows(await classifier.logits(images));
+    const u = floatPixels(images.data);
+    for (const [k, i] of broken.entries()) {
+      assert.notEqual(predicted[k], meta.labels[i], `image ${i} is still classified as its label`);
+      const u0 = eightBitPixels(sliceBatch(inputs, i), classifier.preprocessing);
+      let linf = 0;
+      for (let j = 0; j < per; j++) linf = Math.max(linf, Math.abs(u[k * per + j] - u0[j]));
+      // The normalised float32 tensor round-trips pixel values to ~1e-4 of a level.
+      assert.ok(linf <= eps + 1e-3, `image ${i}: L∞ ${linf} > ε ${eps}`);
+      assert.ok(Math.abs(aa.results[i].unrounded!.linfPixels - linf) < 1e-3);
+    }
+  });
+
+  test('the report says how many stay adversarial once rounded to 8 bits (none below one level)', () => {
+    assert.equal(aa.rounding.broken, aa.brokenBy.filter(Boolean).length);
+    // ε below one 8-bit level: rounding within it gives back the original image.
+    if (eps < 1) assert.equal(aa.rounding.stayAdversarial, 0);
+    for (const r of aa.results) {
+      assert.ok(r.linfPixels <= Math.floor(eps + 1e-6), `rounded L∞ ${r.linfPixels}`);
+      assert.equal(r.linfPixels, Math.round(r.linfPixels), 'the 8-bit image changes by whole levels');
+    }
+  });
+
+  test("robust accuracy is not above PGD-L∞'s (100 steps) on the same images and ε", async () => {
+    // AutoAttack's outcome on an image does not depend on the batch (its random draws are seeded from the image), so
+    // six of the correctly classified images, broken and robust ones, stand for all of them at a quarter of the cost.
+    const correct = aa.labels.flatMap((l, i) => (aa.results[i].originalPrediction === l ? [i] : []));
+    const rows = correct.slice(0, 6);
+    const aaRobust = rows.filter((i) => aa.brokenBy[i] === null).length;
+    assert.ok(aaRobust > 0 && aaRobust < rows.length, 'the six hold broken and robust images');
+    const results = await pgd(classifier, concatBatch(rows.map((i) => sliceBatch(inputs, i))), {
+      eps,
+      steps: 100,
+      labels: rows.map((i) => meta.labels[i]),
+      seed: 0,
+    });
+    const pgdRobust = results.filter((r) => !r.unrounded!.success).length;
+    process.stderr.write(
+      `of images ${rows.join(', ')}: PGD-L∞ 100 steps leaves ${pgdRobust} robust, AutoAttack ${aaRobust}\n`,
+    );
+    assert.ok(aaRobust <= pgdRobust, `AutoAttack ${aaRobust} > PGD ${pgdRobust}`);
+  });
+});
+
+describe('APGD-T, FAB-T and Square alone against the reference', () => {
+  const settings = { labels: meta.labels, iterations: reference.settings.iterations };
+  const robustImages = (rs: AttackResult[]) =>
+    rs.flatMap((r, i) => (r.originalPrediction === meta.labels[i] && !r.unrounded!.success ? [i] : []));
+  const cases = {
+    'apgd-t': (e: number) =>
+      apgdTargeted(classifier, inputs, {
+        ...settings,
+        eps: e,
+        targetClasses: reference.settings.target_classes,
+      }),
+    'fab-t': (e: number) =>
+      fab(classifier, inputs, { ...settings, eps: e, targetClasses: reference.settings.target_classes }),
+    square: (e: number) =>
+      square(classifier, inputs, {
+        labels: meta.labels,
+        eps: e,
+        queries: reference.settings.queries,
+        seed: 0,
+      }),
+  };
+  for (const [attack, run] of Object.entries(cases) as [
+    keyof Reference['alone'],
+    (e: number) => Promise<AttackResult[]>,
+  ][]) {
+    const ref = reference.alone[attack];
+    test(`${attack} at ε ${ref.eps}/255 leaves robust within one image of the reference's ${ref.robust}`, async () => {
+      const robust = robustImages(await run(ref.eps));
+      const info = `netvis robust [${robust}], reference [${ref.robust_images}]`;
+      process.stderr.write(`${attack}: ${info}\n`);
+      assert.ok(Math.abs(robust.length - ref.robust) <= 1, info);
+    });
+  }
+});
+
+describe('Square', () => {
+  test('with a fixed seed it lowers the margin of a correctly classified image, and never runs a gradient graph', async () => {
+    // An image the reference leaves robust: the margin falls without crossing zero within the budget.
+    const i = reference.robust_images[0];
+    const label = meta.labels[i];
+    const image = sliceBatch(inputs, i);
+    const margins: number[] = [];
+    const k = classifier.numClasses;
+    const spied = Object.create(classifier) as Classifier;
+    spied.logits = async (x) => {
+      const out = await classifier.logits(x);
+      for (let r = 0; r < x.dims[0]; r++) {
+        const z = out.data.subarray(r * k, (r + 1) * k);
+        margins.push(z[label] - Math.max(...z.filter((_, j) => j !== label)));
+      }
+      return out;
+    };
+    const refuse = () => Promise.reject(new Error('Square ran a gradient graph'));
+    spied.inputGradient = refuse;
+    spied.objectiveGradient = refuse;
+    spied.gradients = refuse;
+    const run = () => square(spied, image, { eps, labels: [label], queries: 100, seed: 3 });
+    await run();
+    // margins: the clean pass, the first point (stripes), the queries, then the checks of the 8-bit and float results.
+    const clean = margins[0];
+    const queried = margins.slice(1, -2);
+    const lowest = Math.min(...queried);
+    assert.ok(clean > 0, 'correctly classified');
+    assert.ok(lowest < clean, `lowest margin ${lowest} vs clean ${clean}`);
+    assert.ok(lowest < queried[0], 'the queries lower it below the first point');
+    const again = margins.length;
+    margins.length = 0;
+    await run();
+    assert.equal(margins.length, again, 'the same seed spends the same queries');
+    assert.equal(Math.min(...margins.slice(1, -2)), lowest, 'and reaches the same margin');
+  });
+});
