@@ -1,7 +1,8 @@
 // Issue 11's promises for the CLI: outputs checked before any work and written as a set, one-line input errors with
 // the right exit code, bounded flags, progress when not on a terminal, and numbers that say what they mean.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -12,7 +13,7 @@ import { planOutputs } from '../src/cli/outputs.js';
 import { progressBar } from '../src/cli/progress.js';
 import { pngClaiming } from './support/image-files.js';
 import { runMain } from './support/main.js';
-import { IMAGES, runCli } from './support/shared.js';
+import { IMAGES, ROOT, runCli } from './support/shared.js';
 
 const IMAGE = join(IMAGES, 'n01667778_terrapin.JPEG');
 const tmp = () => mkdtempSync(join(tmpdir(), 'netvis-checks-'));
@@ -263,4 +264,20 @@ describe('numbers say what they mean', () => {
     const labelled = await runMain([...base, '--labels-from', 'filename', '--json']);
     assert.equal(JSON.parse(labelled.stdout).accuracyAgainst, 'the labels in the file names');
   });
+});
+
+test('a reader that closes stdout early (netvis … | head) does not crash the command, which still writes its files', async () => {
+  const out = join(tmp(), 'r.png');
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'bin', 'netvis.js'), 'robustness', IMAGE, '--attack', 'fgsm', '--eps', '0,1', '-o', out],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout.destroy(); // every write to stdout now fails with EPIPE
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  assert.equal(code, 0, stderr);
+  assert.doesNotMatch(stderr, /EPIPE|Unhandled/);
+  assert.ok(existsSync(out));
 });
