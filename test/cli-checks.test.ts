@@ -2,7 +2,15 @@
 // the right exit code, bounded flags, progress when not on a terminal, and numbers that say what they mean.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -280,4 +288,29 @@ test('a reader that closes stdout early (netvis … | head) does not crash the c
   assert.equal(code, 0, stderr);
   assert.doesNotMatch(stderr, /EPIPE|Unhandled/);
   assert.ok(existsSync(out));
+});
+
+test('an output that is also an input is refused before any work, and the input stays as it was', async () => {
+  const dir = tmp();
+  const input = join(dir, 'in.png');
+  await sharp(IMAGE).resize(64, 64).png().toFile(input);
+  const before = readFileSync(input);
+  const run = await runMain(['saliency', input, '-o', input]);
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(run.stderr, /^netvis: -o .*in\.png: is also an input of this command; give another name\n$/);
+  assert.deepEqual(readFileSync(input), before);
+});
+
+test('report --methods names a method that cannot explain the model: exit 1 naming it, nothing written', async () => {
+  const out = join(tmp(), 'report');
+  const run = await runMain(['report', '--methods', 'gradcam,rollout', '--out', out]);
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(
+    run.stderr,
+    /^netvis: --methods: rollout cannot explain .*squeezenet1_1\.onnx \(attention methods need/,
+  );
+  assert.ok(!existsSync(out));
+  const unknown = await runMain(['report', '--methods', 'gradcam,foo', '--out', out]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /^netvis: --methods: unknown method 'foo'/);
 });

@@ -84,7 +84,11 @@ test('bad inputs fail with a clear message, a non-zero exit code and no stack tr
       message: /Sin node '\/stem\/stem\.2\/Relu': operator Sin has no gradient rule/,
     },
     { args: ['classify', image(0), '--model', fixtureModel(dir, 'NetvisMystery')], message: /NetvisMystery/ },
-    { args: ['classify', image(0), '--top', 'three'], message: /--top must be a positive integer/, code: 2 },
+    {
+      args: ['classify', image(0), '--top', 'three'],
+      message: /--top must be an integer from 1 to 1000000, got 'three'/,
+      code: 2,
+    },
     { args: ['frobnicate'], message: /unknown command 'frobnicate'/, code: 2 },
   ];
   for (const c of cases) {

@@ -21,10 +21,12 @@ import type { ReportSection } from '../render/report.js';
 import type { Spec } from '../runner/spec.js';
 import type { Tensor } from '../tensor.js';
 import { decodeNpy, encodeNpy, NpyError } from '../util/npy.js';
+import { ModelError } from '../onnx/proto.js';
 import { UsageError } from './errors.js';
 import {
   mapStats,
   classifierFrom,
+  MAX_COUNT,
   numberFlag,
   planOutputs,
   printJson,
@@ -109,13 +111,13 @@ export function comparisonGrid(
 }
 
 /** The methods named by `--method` (a name, a comma-separated list, or 'all'). */
-export function parseMethods(value: string): string[] {
+export function parseMethods(value: string, flag = '--method'): string[] {
   if (value === 'all') return methodsInGridOrder().map((m) => m.name);
   const names = value.split(',').map((s) => s.trim());
   for (const name of names)
     if (!attributionMethod(name))
       throw new UsageError(
-        `--method: unknown method '${name}'; expected ${ATTRIBUTION_METHODS.map((m) => m.name).join(', ')} or all`,
+        `${flag}: unknown method '${name}'; expected ${ATTRIBUTION_METHODS.map((m) => m.name).join(', ')} or all`,
       );
   return names;
 }
@@ -191,10 +193,10 @@ export function savedMapsStem(path: string, count: number, method: string): stri
 
 /** Bounds of the numeric method settings: `attribute`'s and `evaluate`'s flags, and `benchmark`'s method options. */
 const SETTING_BOUNDS: Partial<Record<keyof MethodSettings, NumberBounds>> = {
-  samples: { integer: true, min: 1 },
-  masks: { integer: true, min: 1 },
+  samples: { integer: true, min: 1, max: MAX_COUNT },
+  masks: { integer: true, min: 1, max: MAX_COUNT },
   noiseLevel: { min: 0 },
-  steps: { integer: true, min: 1 },
+  steps: { integer: true, min: 1, max: MAX_COUNT },
   window: { integer: true, min: 1 },
   stride: { integer: true, min: 1 },
   discardRatio: { min: 0, below: 1 },
@@ -431,6 +433,7 @@ export const REPORT_METHODS = [
 /**
  * The methods `netvis report --methods VALUE` runs on `classifier`, in grid order: 'default' (REPORT_METHODS, those
  * registered and usable on the model), 'all' (every method that can explain it), or a comma-separated list.
+ * Throws UsageError for an unknown name, ModelError for a method that cannot explain this model.
  */
 export async function reportMethods(
   value: string,
@@ -438,7 +441,17 @@ export async function reportMethods(
 ): Promise<AttributionMethodEntry[]> {
   const usable = await methodsFor(classifier);
   if (value === 'all') return usable;
-  const wanted = value === 'default' ? REPORT_METHODS : parseMethods(value);
+  if (value === 'default') return usable.filter((m) => REPORT_METHODS.includes(m.name));
+  const wanted = parseMethods(value, '--methods');
+  const missing = wanted.filter((name) => !usable.some((m) => m.name === name));
+  if (missing.length)
+    throw new ModelError(
+      `--methods: ${missing.join(', ')} cannot explain ${classifier.source}` +
+        (missing.some((n) => n === 'rollout' || n === 'attention-grad')
+          ? ' (attention methods need global attention layers)'
+          : '') +
+        `; it takes ${usable.map((m) => m.name).join(', ')}`,
+    );
   return usable.filter((m) => wanted.includes(m.name));
 }
 

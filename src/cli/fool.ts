@@ -92,8 +92,12 @@ export function foolCommand(): Command {
       };
       if (flags.json) printJson(summary);
       else {
+        const outcome =
+          result.success && result.iterations === 0
+            ? 'already predicted as the target, no step taken: '
+            : `${result.success ? 'fooled' : 'not fooled'} after ${result.iterations} step${result.iterations === 1 ? '' : 's'}: `;
         process.stdout.write(
-          `${result.success ? 'fooled' : 'not fooled'} after ${result.iterations} steps: ` +
+          outcome +
             `${summary.originalPrediction.name} -> ${summary.predicted.name} ` +
             `(L∞ ${result.linfPixels.toFixed(2)}, L2 ${result.l2Pixels.toFixed(1)} in 0-255 units)\nwrote ${flags.output}\n`,
         );

@@ -15,6 +15,7 @@ import { attackCommand } from './attack.js';
 import { featurevizCommand } from './featureviz.js';
 import { robustnessCommand } from './robustness.js';
 import { modelsCommand } from './models.js';
+import { setCommandLine } from './outputs.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -70,6 +71,7 @@ export function program(): Command {
 /** Runs the CLI on `argv` (without node and script); returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const root = program();
+  setCommandLine(argv);
   try {
     await root.parseAsync(argv, { from: 'user' });
     return 0;

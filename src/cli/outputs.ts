@@ -93,6 +93,14 @@ export async function checkUpdatedFile(flag: string, path: string, name: string)
   await checkWritableFolder(dirname(full), what);
 }
 
+// The command line being run (set by main): an output named on it a second time is also one of the command's inputs.
+let commandLine: readonly string[] = [];
+
+/** Records the command line `main` runs, so that outputs can be checked against the inputs it names. */
+export function setCommandLine(argv: readonly string[]): void {
+  commandLine = argv;
+}
+
 /** The outputs of one command, checked; `write` puts all of them in place, or none. */
 export class OutputSet {
   private constructor(
@@ -102,7 +110,7 @@ export class OutputSet {
 
   /**
    * Checks a command's outputs before it does any work: each name ends in its format's extension, no two are the same
-   * file, none is a folder or other non-file, and each folder exists and takes new files (`folder`, if given, may be
+   * file, none is also named as an input on the command line, none is a folder or other non-file, and each folder exists and takes new files (`folder`, if given, may be
    * missing when its parent exists: it is made at write time). Nothing is created. Throws a UsageError naming the flag.
    */
   static async plan(files: PlannedOutput[], folder?: OutputFolder): Promise<OutputSet> {
@@ -129,6 +137,10 @@ export class OutputSet {
         );
       const other = seen.get(full);
       if (other) throw new UsageError(`${what}: the same file as ${other}; give different names`);
+      const named = commandLine.filter((arg) => resolve(arg) === full).length;
+      const asOutputs = files.filter((o) => resolve(o.path) === full).length;
+      if (named > asOutputs)
+        throw new UsageError(`${what}: is also an input of this command; give another name`);
       seen.set(full, what);
       const parent = dirname(full);
       if (!checked.has(parent)) {

@@ -117,7 +117,7 @@ export function reportCommand(): Command {
     const source = flags.images ?? sampleImageDir();
     if (!source) throw new UsageError('no sample images found: pass --images DIR (or set NETVIS_SAMPLES)');
     const files = pickImages(source);
-    if (flags.methods !== 'default' && flags.methods !== 'all') parseMethods(flags.methods);
+    if (flags.methods !== 'default' && flags.methods !== 'all') parseMethods(flags.methods, '--methods');
     const out = resolve(flags.out);
     const plan = (names: [string, OutputFormat][]) =>
       planOutputs(

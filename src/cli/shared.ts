@@ -72,10 +72,13 @@ export function numberFlag(name: string, bounds: NumberBounds = {}): (value: str
   };
 }
 
-/** Parses an integer flag ≥ 1 (and ≤ `max` if given). */
-export function positiveInt(name: string, max?: number): (value: string) => number {
+/** Parses an integer flag from 1 to `max` (default MAX_COUNT). */
+export function positiveInt(name: string, max = MAX_COUNT): (value: string) => number {
   return numberFlag(name, { integer: true, min: 1, max });
 }
+
+/** The largest count (iterations, samples, masks, queries) a flag takes: beyond it a run would not end in a day. */
+export const MAX_COUNT = 1_000_000;
 
 /** Parses a number flag > 0: learning rates, step sizes, blur widths. */
 export function positiveNumber(name: string): (value: string) => number {
