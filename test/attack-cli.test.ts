@@ -4,10 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { IMAGES, referenceMeta, runCli } from './support/shared.js';
+import { foolingRate, randomPerturbation } from '../src/methods/adversarial/universal.js';
+import { loadClassifier } from '../src/model/load.js';
+import { sliceBatch } from '../src/tensor.js';
+import { readNpy } from './support/npy.js';
+import { IMAGES, REFERENCE, referenceMeta, runCli } from './support/shared.js';
 
 // Needs the built CLI: `npm run build` first.
 const meta = referenceMeta();
+const referenceInputs = () => readNpy(join(REFERENCE, 'inputs.npy'));
 const image = (i: number) => join(IMAGES, meta.images[i]);
 const tmp = () => mkdtempSync(join(tmpdir(), 'netvis-attack-cli-'));
 const noStack = (stderr: string) => assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace by default');
@@ -242,4 +247,71 @@ test('featureviz: a channel (with --progress), a grid of channels and a class; b
     noStack(run.stderr);
     assert.ok(!existsSync(out));
   }
+});
+
+test('attack --method universal: the perturbation file, its held-out fooling rate and the random-noise baseline re-measured from the files', async () => {
+  const dir = tmp();
+  const out = join(dir, 'universal.png');
+  const npy = join(dir, 'v.npy');
+  const run = await runCli([
+    'attack',
+    image(0),
+    image(2),
+    '--method',
+    'universal',
+    '--held-out',
+    image(1),
+    image(3),
+    image(5),
+    '--perturbation',
+    npy,
+    '--json',
+    '-o',
+    out,
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const json = JSON.parse(run.stdout) as {
+    eps: number;
+    linfPixels: number;
+    l2Pixels: number;
+    images: number;
+    heldOut: { images: number; foolingRate: number; results: { clean: { index: number } }[] };
+    randomNoise: { on: string; seed: number; foolingRate: number };
+  };
+  assert.equal(json.eps, 10);
+  assert.equal(json.images, 2);
+  assert.equal(json.heldOut.images, 3);
+  assert.deepEqual(
+    json.heldOut.results.map((r) => r.clean.index),
+    [meta.top1_pred[1], meta.top1_pred[3], meta.top1_pred[5]],
+  );
+  // The written perturbation: whole values within ξ, with the sizes the JSON reports.
+  const v = readNpy(npy);
+  assert.deepEqual(v.dims, [1, 3, 224, 224]);
+  let linf = 0;
+  let l2 = 0;
+  for (const x of v.data) {
+    assert.equal(x, Math.round(x));
+    linf = Math.max(linf, Math.abs(x));
+    l2 += x * x;
+  }
+  assert.ok(linf <= 10);
+  assert.equal(json.linfPixels, linf);
+  assert.equal(json.l2Pixels, Math.sqrt(l2));
+  // Both fooling rates, measured again here on the held-out images from the files.
+  const classifier = await loadClassifier();
+  try {
+    const heldOut = sliceBatch(referenceInputs(), 1, 5);
+    const rows = [0, 2, 4].map((i) => sliceBatch(heldOut, i));
+    const images = { data: Float32Array.from(rows.flatMap((r) => [...r.data])), dims: [3, 3, 224, 224] };
+    assert.equal((await foolingRate(classifier, images, v)).rate, json.heldOut.foolingRate);
+    assert.equal(json.randomNoise.on, 'held-out');
+    const noise = randomPerturbation(v.dims, 'linf', 10, json.randomNoise.seed);
+    assert.equal((await foolingRate(classifier, images, noise)).rate, json.randomNoise.foolingRate);
+  } finally {
+    classifier.dispose();
+  }
+  const size = await sharp(out).metadata();
+  assert.deepEqual({ width: size.width, height: size.height }, figureSize(4, 3));
+  noStack(run.stderr);
 });

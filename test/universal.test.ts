@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { foolingRate, universalPerturbation } from '../src/methods/adversarial/universal.js';
+import {
+  foolingRate,
+  randomPerturbation,
+  universalPerturbation,
+} from '../src/methods/adversarial/universal.js';
 import { eightBitPixels } from '../src/methods/adversarial/attack.js';
 import { argmaxRows } from '../src/methods/common.js';
 import type { Classifier } from '../src/model/classifier.js';
@@ -57,4 +61,29 @@ test('a universal perturbation at 10/255 L∞: whole pixel values within ξ; its
   process.stderr.write(
     `universal: fools ${fooled} of 8 after ${r.passes} passes, L∞ ${linf}, L2 ${Math.sqrt(l2).toFixed(1)}\n`,
   );
+});
+
+test('the random-noise baseline has the budget of the universal perturbation: ±⌊ξ⌋ everywhere (L∞), L2 within ξ (L2)', () => {
+  const dims = [1, 3, 224, 224];
+  const linf = randomPerturbation(dims, 'linf', 10.7, 3);
+  assert.deepEqual(linf.dims, dims);
+  const values = new Set(linf.data);
+  assert.deepEqual(
+    [...values].sort((a, b) => a - b),
+    [-10, 10],
+  );
+  // Both signs about equally often (150 528 fair coin flips: 5 standard deviations is ±0.65 %).
+  const plus = linf.data.filter((x) => x > 0).length / linf.data.length;
+  assert.ok(Math.abs(plus - 0.5) < 0.0065, `${plus}`);
+  // The same seed gives the same noise, another seed other noise.
+  assert.deepEqual(randomPerturbation(dims, 'linf', 10.7, 3).data, linf.data);
+  assert.notDeepEqual(randomPerturbation(dims, 'linf', 10.7, 4).data, linf.data);
+  const l2 = randomPerturbation(dims, 'l2', 2000, 0);
+  let s = 0;
+  for (const x of l2.data) {
+    assert.equal(x, Math.round(x));
+    s += x * x;
+  }
+  // Whole values within ξ, and rounding only trims the norm a little (most values are ±5 of a σ ≈ 5.2 Gaussian).
+  assert.ok(Math.sqrt(s) <= 2000 && Math.sqrt(s) > 1900, `${Math.sqrt(s)}`);
 });

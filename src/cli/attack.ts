@@ -18,7 +18,12 @@ import { fgsm } from '../methods/adversarial/fgsm.js';
 import { pgd } from '../methods/adversarial/pgd.js';
 import { pgdL2 } from '../methods/adversarial/pgd-l2.js';
 import { square } from '../methods/adversarial/square.js';
-import { foolingRate, perturbedImage, universalPerturbation } from '../methods/adversarial/universal.js';
+import {
+  foolingRate,
+  perturbedImage,
+  randomPerturbation,
+  universalPerturbation,
+} from '../methods/adversarial/universal.js';
 import type { Classifier } from '../model/classifier.js';
 import { ROBUSTNESS_ATTACKS } from '../methods/adversarial/robustness.js';
 import { sliceBatch } from '../tensor.js';
@@ -487,6 +492,13 @@ async function universal(
   const shown = heldOut ?? tensor;
   const shownPaths = heldOut ? heldOutPaths : paths;
   const rate = await foolingRate(classifier, shown, result.perturbation);
+  // Some models change their prediction under plain noise of this size: the baseline a universal perturbation must beat.
+  const noiseSeed = flags.seed;
+  const noise = await foolingRate(
+    classifier,
+    shown,
+    randomPerturbation(result.perturbation.dims, result.norm, result.eps, noiseSeed),
+  );
   const v = result.perturbation.data;
   const name = (i: number) => classifier.labels.name(i);
   const rows = shownPaths.slice(0, 8).map((_, i) => {
@@ -523,6 +535,11 @@ async function universal(
         })),
       },
     }),
+    randomNoise: {
+      on: heldOut ? 'held-out' : 'computed-on',
+      seed: noiseSeed,
+      foolingRate: noise.rate,
+    },
     output: flags.output,
     ...(flags.perturbation && { perturbation: flags.perturbation }),
   };
@@ -539,5 +556,12 @@ async function universal(
     out(
       `on ${heldOutPaths.length} held-out images it fools ${pct(rate.rate)} (their predicted class changes)`,
     );
+  const noiseWhat =
+    result.norm === 'linf'
+      ? `±${Math.floor(result.eps + 1e-6)} on every value`
+      : `a Gaussian direction of L2 ${result.eps}`;
+  out(
+    `random noise of the same budget (${noiseWhat}, seed ${noiseSeed}) fools ${pct(noise.rate)} of ${heldOut ? 'the held-out' : 'these'} images: the universal perturbation is worth its name only above that`,
+  );
   out(`wrote ${[flags.output, flags.perturbation].filter(Boolean).join(', ')}`);
 }

@@ -128,7 +128,11 @@ export function progressBar(
     );
   };
   const size =
-    total === undefined ? 'size unknown' : unit === 'bytes' ? amount(total) : `${total} ${unit ?? (total === 1 ? 'step' : 'steps')}`;
+    total === undefined
+      ? 'size unknown'
+      : unit === 'bytes'
+        ? amount(total)
+        : `${total} ${unit ?? (total === 1 ? 'step' : 'steps')}`;
   if (!onlyIfLong) {
     stream.write(`${label}: ${size}${start > 0 ? `, ${amount(start)} done before` : ''}\n`);
     printed = true;

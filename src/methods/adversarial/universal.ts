@@ -59,6 +59,33 @@ export interface FoolingRate {
   perturbed: number[];
 }
 
+/**
+ * A random perturbation of the same budget as a universal one, to tell a universal perturbation from noise: L∞,
+ * every value ±⌊ξ⌋ with equal odds; L2, a Gaussian direction scaled to ξ and rounded to whole values within it.
+ * `dims` 1×3×H×W, `eps` ξ in 0-255 units, `seed` default 0. Same layout and units as `UniversalResult.perturbation`.
+ */
+export function randomPerturbation(dims: number[], norm: BudgetNorm, eps: number, seed = 0): Tensor {
+  const count = dims.reduce((a, b) => a * b, 1);
+  const rng = new Random(seed);
+  if (norm === 'linf') {
+    const e = Math.floor(eps + 1e-6);
+    return { data: Float32Array.from({ length: count }, () => (rng.int(0, 1) === 0 ? -e : e)), dims };
+  }
+  const g = rng.normals(count);
+  let s = 0;
+  for (const x of g) s += x * x;
+  const k = eps / Math.sqrt(s);
+  return {
+    data: roundWithinBudget(
+      g.map((x) => x * k),
+      new Float32Array(count),
+      'l2',
+      eps,
+    ),
+    dims,
+  };
+}
+
 /** `u0` plus the perturbation `v`, clipped to [0, 255] (one image). */
 function perturb(u0: Float32Array, v: Float32Array): Float32Array {
   return u0.map((x, j) => Math.min(255, Math.max(0, x + v[j])));
