@@ -70,8 +70,55 @@ export function convTransposeTo(
   });
 }
 
-// Conv's input gradient is ConvTranspose with the same weights; the weight layout (M, C/group, k...)
-// reads as ConvTranspose's (in = M, out/group = C/group, k...).
+/**
+ * Conv's input gradient when every stride is 1, as a Conv: `g` convolved with the weights flipped in space and
+ * with input and output channels swapped within each group, padded by (k − 1)·d − p per side. Same numbers as
+ * ConvTranspose, but ONNX Runtime's Conv kernels are faster (SqueezeNet's N=1 gradient: 0.78–0.93× the time, interleaved).
+ * Undefined when a stride is not 1 or a pad exceeds the dilated kernel (a ConvTranspose is needed).
+ */
+function stride1Transpose(
+  ctx: RuleContext,
+  g: string,
+  w: string,
+  geo: WindowGeometry,
+  group: number,
+): string | undefined {
+  const r = geo.kernel.length;
+  if (geo.strides.some((s) => s !== 1)) return undefined;
+  const reach = geo.kernel.map((k, i) => (k - 1) * geo.dilations[i]);
+  const pads = geo.pads.map((p, i) => reach[i % r] - p);
+  if (pads.some((p) => p < 0)) return undefined;
+  const spatial = Array.from({ length: r }, (_, i) => i + 2);
+  let swapped: string;
+  if (group === 1) swapped = ctx.b.op1('Transpose', [w], { perm: { ints: [1, 0, ...spatial] } });
+  else {
+    // (M, C/g, k...) → (g, M/g, C/g, k...) → (g, C/g, M/g, k...) → (C, M/g, k...)
+    const [m, cg] = ctx.dims(w);
+    const grouped = ctx.b.op1('Reshape', [w, ctx.b.constInt64([group, m / group, cg, ...geo.kernel])]);
+    const t = ctx.b.op1('Transpose', [grouped], { perm: { ints: [0, 2, 1, ...spatial.map((a) => a + 1)] } });
+    swapped = ctx.b.op1('Reshape', [t, ctx.b.constInt64([group * cg, m / group, ...geo.kernel])]);
+  }
+  const flipped = spatial.filter((a) => geo.kernel[a - 2] > 1);
+  const wt =
+    flipped.length === 0
+      ? swapped
+      : ctx.b.op1('Slice', [
+          swapped,
+          ctx.b.constInt64(flipped.map(() => -1)),
+          ctx.b.constInt64(flipped.map(() => Number.MIN_SAFE_INTEGER)),
+          ctx.b.constInt64(flipped),
+          ctx.b.constInt64(flipped.map(() => -1)),
+        ]);
+  return ctx.b.op1('Conv', [g, wt], {
+    kernel_shape: { ints: geo.kernel },
+    dilations: { ints: geo.dilations },
+    pads: { ints: pads },
+    group: { i: group },
+  });
+}
+
+// Conv's input gradient is ConvTranspose with the same weights (the weight layout (M, C/group, k...) reads as
+// ConvTranspose's: in = M, out/group = C/group, k...), or a Conv with swapped, flipped weights when strides are 1.
 const conv: GradientRule = (ctx) => {
   if (ctx.needs[1] || ctx.needs[2])
     unsupported(ctx, 'gradients with respect to weights or bias are not supported');
@@ -80,7 +127,9 @@ const conv: GradientRule = (ctx) => {
   const ys = ctx.dims(ctx.node.output[0]).slice(2);
   const kernel = ctx.attrs.ints('kernel_shape', ctx.dims(w).slice(2));
   const geo = windowGeometry(ctx.attrs, kernel, xs, ys);
-  return [convTransposeTo(ctx, ctx.grads[0]!, w, geo, xs, ys, ctx.attrs.int('group', 1))];
+  const group = ctx.attrs.int('group', 1);
+  const g = ctx.grads[0]!;
+  return [stride1Transpose(ctx, g, w, geo, group) ?? convTransposeTo(ctx, g, w, geo, xs, ys, group)];
 };
 
 /** Rules for convolutions. */
