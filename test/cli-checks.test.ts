@@ -19,6 +19,8 @@ import sharp from 'sharp';
 import { OutputError, UsageError } from '../src/cli/errors.js';
 import { planOutputs } from '../src/cli/outputs.js';
 import { progressBar } from '../src/cli/progress.js';
+import { REPORT_SETTINGS } from '../src/cli/attribute.js';
+import { ATTRIBUTION_METHODS, methodCost } from '../src/methods/attribution/registry.js';
 import { pngClaiming } from './support/image-files.js';
 import { runMain } from './support/main.js';
 import { IMAGES, ROOT, runCli } from './support/shared.js';
@@ -236,6 +238,41 @@ describe('progress when stderr is not a terminal', () => {
     await new Promise((r) => setTimeout(r, 20));
     silent.stop();
     assert.equal(quiet.text(), '');
+  });
+
+  test('estimated work (the report): lines show the percentage only, the ETA from the work done', () => {
+    const out = sink();
+    let now = 0;
+    const bar = progressBar(
+      800,
+      'report',
+      { progress: true },
+      { stream: out.stream, now: () => now, percent: true },
+    );
+    now = 5000;
+    bar.update(200, 'RISE');
+    now = 20_000;
+    bar.update(800);
+    bar.stop();
+    assert.deepEqual(out.text().trimEnd().split('\n'), [
+      'report: started',
+      'report: 25%, 5.0 s elapsed, ETA 15.0 s · RISE',
+      'report: 100%, 20.0 s elapsed',
+      'report: ended at 100% after 20.0 s',
+    ]);
+  });
+
+  test("the report's work estimates: each method's model runs per image at the report's settings", () => {
+    const entry = (name: string) => ATTRIBUTION_METHODS.find((m) => m.name === name)!;
+    // RISE: one forward pass per mask; Occlusion: 32-pixel windows every 16 pixels on 224 → 13 × 13 positions;
+    // Integrated Gradients: a gradient (3 forward passes) per path point; Saliency: one gradient.
+    assert.equal(methodCost(entry('rise'), REPORT_SETTINGS.rise), 250);
+    assert.equal(methodCost(entry('rise')), 4000);
+    assert.equal(methodCost(entry('occlusion')), 169);
+    assert.equal(methodCost(entry('occlusion'), { window: 56, stride: 56 }), 16);
+    assert.equal(methodCost(entry('ig'), REPORT_SETTINGS.ig), 60);
+    assert.equal(methodCost(entry('saliency')), 3);
+    assert.equal(methodCost(entry('kernel-shap'), REPORT_SETTINGS['kernel-shap']), 100);
   });
 
   test('a real run: progress on stderr, JSON alone on stdout; --quiet prints no progress', async () => {

@@ -460,7 +460,8 @@ export const reportFigure = (family: MethodFamily): string => `attribution-${fam
 
 /**
  * The report's attribution section: `entries` (from reportMethods) on its images, one grid per family
- * (`reportFigure(family)`); `onMethod` is called as each method starts.
+ * (`reportFigure(family)`); `onMethod` is called as each method starts (fraction 0) and as it reports its own steps
+ * (the fraction of them done).
  */
 export async function attributionReportSection(
   classifier: Classifier,
@@ -469,12 +470,18 @@ export async function attributionReportSection(
   crops: RgbImage[],
   labels: number[],
   signal: AbortSignal,
-  onMethod: (index: number, entry: AttributionMethodEntry) => void = () => {},
+  onMethod: (index: number, entry: AttributionMethodEntry, fraction: number) => void = () => {},
 ): Promise<{ section: ReportSection; files: Record<string, Uint8Array>; summary: Record<string, unknown> }> {
   const runs: MethodRun[] = [];
   for (const [i, m] of entries.entries()) {
-    onMethod(i, m);
-    runs.push(await runMethod(classifier, m.name, images, labels, { ...REPORT_SETTINGS[m.name], signal }));
+    onMethod(i, m, 0);
+    runs.push(
+      await runMethod(classifier, m.name, images, labels, {
+        ...REPORT_SETTINGS[m.name],
+        signal,
+        onStep: (done, total) => onMethod(i, m, total > 0 ? done / total : 0),
+      }),
+    );
   }
   const captions = labels.map((l) => classifier.labels.name(l));
   const files: Record<string, Uint8Array> = {};

@@ -33,6 +33,11 @@ export interface ProgressOptions {
    * are mostly quick (the command's output names what was fetched, or its error what failed); default false.
    */
   onlyIfLong?: boolean;
+  /**
+   * `total` and the values are estimated work, not a count of anything a user would recognise: lines show only the
+   * percentage done ("report: 40%, ..."); default false.
+   */
+  percent?: boolean;
 }
 
 /** Adds -q/--quiet to a command unless it has it: commands that show progress (of a loop or of a download) take it. */
@@ -79,10 +84,19 @@ export function progressBar(
   flags: ProgressFlags,
   options: ProgressOptions = {},
 ): Progress {
-  const { stream = process.stderr, intervalMs = 5000, now = Date.now, start = 0, unit, onlyIfLong } = options;
+  const {
+    stream = process.stderr,
+    intervalMs = 5000,
+    now = Date.now,
+    start = 0,
+    unit,
+    onlyIfLong,
+    percent = false,
+  } = options;
   if (flags.quiet) return { update() {}, stop() {} };
   const amount = (v: number) => (unit === 'bytes' ? formatBytes(v) : String(v));
   const position = (v: number) => {
+    if (percent && total) return `${Math.floor((100 * Math.min(v, total)) / total)}%`;
     if (!unit) return `step ${v}/${total}`;
     if (total === undefined) return unit === 'bytes' ? amount(v) : `${v} ${unit}`;
     return unit === 'bytes' ? `${amount(v)} of ${amount(total)}` : `${v}/${total} ${unit}`;
@@ -121,7 +135,7 @@ export function progressBar(
       total !== undefined && done > 0 && value < total
         ? `, ETA ${formatDuration((elapsed / done) * (total - value))}`
         : '';
-    const pct = total ? ` (${Math.floor((100 * value) / total)}%)` : '';
+    const pct = total && !percent ? ` (${Math.floor((100 * value) / total)}%)` : '';
     const r = rate(value);
     stream.write(
       `${label}: ${position(value)}${pct}, ${formatDuration(elapsed)} elapsed${r && `, ${r}`}${eta}${info ? ` · ${info}` : ''}\n`,
@@ -130,9 +144,11 @@ export function progressBar(
   const size =
     total === undefined
       ? 'size unknown'
-      : unit === 'bytes'
-        ? amount(total)
-        : `${total} ${unit ?? (total === 1 ? 'step' : 'steps')}`;
+      : percent
+        ? 'started'
+        : unit === 'bytes'
+          ? amount(total)
+          : `${total} ${unit ?? (total === 1 ? 'step' : 'steps')}`;
   if (!onlyIfLong) {
     stream.write(`${label}: ${size}${start > 0 ? `, ${amount(start)} done before` : ''}\n`);
     printed = true;

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { imageBatch, readImages } from '../image/load.js';
 import { deprocess } from '../image/preprocess.js';
 import { makeFoolingImage } from '../methods/adversarial/fooling.js';
-import { METHOD_FAMILIES } from '../methods/attribution/registry.js';
+import { METHOD_FAMILIES, methodCost } from '../methods/attribution/registry.js';
 import { saliency } from '../methods/attribution/saliency.js';
 import { argmaxRows } from '../methods/common.js';
 import type { Classifier } from '../model/classifier.js';
@@ -13,7 +13,13 @@ import { encodeGif } from '../render/animation.js';
 import { foolingFigure, saliencyFigure } from '../render/figure.js';
 import { renderReportHtml, type ReportSection } from '../render/report.js';
 import { sliceBatch } from '../tensor.js';
-import { attributionReportSection, parseMethods, reportFigure, reportMethods } from './attribute.js';
+import {
+  attributionReportSection,
+  parseMethods,
+  REPORT_SETTINGS,
+  reportFigure,
+  reportMethods,
+} from './attribute.js';
 import { renderClassVisualization } from './classviz.js';
 import { UsageError } from './errors.js';
 import {
@@ -42,6 +48,12 @@ const IMAGE_FILE = /\.(jpe?g|png|webp)$/i;
 const SALIENCY_IMAGES = 5;
 const FOOLING_TARGET = 'stingray';
 const CLASSVIZ_CLASSES = ['tarantula', 'electric guitar'];
+// Work estimates for the progress bar, in batched forward passes (see AttributionMethodEntry.cost): a saliency map
+// is one gradient per image; the fooling image a few dozen single-image steps at most; a class-visualization step
+// one single-image gradient (single-image runs use the cores less well than batched ones).
+const SALIENCY_WORK = 3;
+const FOOLING_WORK = 40;
+const CLASSVIZ_STEP_WORK = 2;
 
 /** The first five images of a folder (sorted by name), or the files given. */
 function pickImages(source: string): string[] {
@@ -134,8 +146,15 @@ export function reportCommand(): Command {
       ...REPORT_FILES,
     ]);
     const started = Date.now();
-    const totalSteps = 2 + methods.length + CLASSVIZ_CLASSES.length * flags.iterations;
-    const bar = progressBar(totalSteps, 'report', flags);
+    // Progress counts estimated work (batched forward passes), so that the ETA weighs RISE's thousand model runs
+    // against a class-visualization step's one gradient.
+    const n = files.length;
+    const methodWork = methods.map((m) => n * methodCost(m, REPORT_SETTINGS[m.name]));
+    const methodsBefore = (i: number) =>
+      SALIENCY_WORK * n + methodWork.slice(0, i).reduce((a, b) => a + b, 0);
+    const classvizStart = methodsBefore(methods.length) + FOOLING_WORK;
+    const totalWork = classvizStart + CLASSVIZ_CLASSES.length * flags.iterations * CLASSVIZ_STEP_WORK;
+    const bar = progressBar(totalWork, 'report', flags, { percent: true });
     try {
       const outputs: Record<string, Uint8Array | string> = {};
       const sections: ReportSection[] = [];
@@ -170,7 +189,7 @@ export function reportCommand(): Command {
           ],
         });
         summary.saliency = files.map((f, i) => ({ image: f, label: captions[i], score: sal.scores[i] }));
-        bar.update(1, 'saliency');
+        bar.update(methodsBefore(0), 'saliency');
 
         const attribution = await attributionReportSection(
           classifier,
@@ -179,7 +198,7 @@ export function reportCommand(): Command {
           crops,
           labels,
           signal,
-          (i, m) => bar.update(1 + i, m.title),
+          (i, m, fraction) => bar.update(methodsBefore(i) + fraction * methodWork[i], m.title),
         );
         Object.assign(outputs, attribution.files);
         sections.push(attribution.section);
@@ -216,20 +235,20 @@ export function reportCommand(): Command {
           linfPixels: fool.linfPixels,
           l2Pixels: fool.l2Pixels,
         };
-        bar.update(2 + methods.length, 'fooling');
+        bar.update(classvizStart, 'fooling');
 
         const figures = [];
         const vizSummary = [];
-        let done = 2 + methods.length;
+        let done = classvizStart;
         for (const name of CLASSVIZ_CLASSES) {
           const target = classifier.labels.resolve(name).index;
           const viz = await renderClassVisualization(classifier, target, {
             iterations: flags.iterations,
             keepAllFrames: true,
             signal,
-            onStep: (t) => bar.update(done + t, name),
+            onStep: (t) => bar.update(done + t * CLASSVIZ_STEP_WORK, name),
           });
-          done += flags.iterations;
+          done += flags.iterations * CLASSVIZ_STEP_WORK;
           outputs[`classviz-${slug(name)}.png`] = viz.figure;
           outputs[`classviz-${slug(name)}.gif`] = encodeGif(viz.allFrames, { delayMs: 80 });
           figures.push(

@@ -108,6 +108,11 @@ export interface AttributionMethodEntry {
   /** One sentence: what the map is. */
   description: string;
   display: DisplayHints;
+  /**
+   * Expected work per image at `settings`, in batched forward passes (a gradient pass counts 3): an estimate for
+   * progress bars and ETAs, not a measurement. Absent: 3 (one gradient pass).
+   */
+  cost?(settings: MethodSettings): number;
   /** Whether the method can explain `classifier` (attention methods need global attention); absent: always. */
   available?(classifier: Classifier): Promise<boolean>;
   /** Maps of `images` (N×3×H×W, normalised) explaining `labels` (one class per image). */
@@ -117,6 +122,18 @@ export interface AttributionMethodEntry {
     labels: number[],
     settings: MethodSettings,
   ): Promise<MethodOutput>;
+}
+
+// Work estimates for `cost`, in batched forward passes per image.
+const GRADIENT_COST = 3;
+// Score-CAM and Ablation-CAM run the model once per channel of their layer (512 on SqueezeNet's default).
+const CHANNELS_ESTIMATE = 512;
+// Occlusion's window positions on a 224×224 input.
+const occlusionWindows = (window: number, stride: number) => (Math.floor((224 - window) / stride) + 1) ** 2;
+
+/** An entry's `cost` at `settings` (see AttributionMethodEntry.cost). */
+export function methodCost(entry: AttributionMethodEntry, settings: MethodSettings = {}): number {
+  return entry.cost?.(settings) ?? GRADIENT_COST;
 }
 
 const blank = (labels: number[]) => ({
@@ -201,6 +218,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     name: 'smoothgrad',
     title: 'SmoothGrad',
     family: 'gradient',
+    cost: (s) => GRADIENT_COST * (s.samples ?? 25),
     paper: 'Smilkov et al. 2017',
     description: 'the gradient averaged over noisy copies of the image (25, noise 15% of its range).',
     display: {},
@@ -213,6 +231,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     name: 'vargrad',
     title: 'VarGrad',
     family: 'gradient',
+    cost: (s) => GRADIENT_COST * (s.samples ?? 25),
     paper: 'Adebayo et al. 2018',
     description: 'the variance of the gradient over noisy copies of the image (25, noise 15% of its range).',
     display: {},
@@ -225,6 +244,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     name: 'ig',
     title: 'Integrated Gradients',
     family: 'gradient',
+    cost: (s) => GRADIENT_COST * (s.steps ?? 50),
     paper: 'Sundararajan et al. 2017',
     description: '(x − baseline) ⊙ the gradient integrated along the path from a black image to x.',
     display: {},
@@ -242,6 +262,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     name: 'gradient-shap',
     title: 'GradientSHAP',
     family: 'gradient',
+    cost: (s) => GRADIENT_COST * (s.samples ?? 50),
     paper: 'Lundberg & Lee 2017',
     description:
       '(x − b) ⊙ the gradient at a random point between a random baseline b (black or white) and x, averaged over 50 draws.',
@@ -315,6 +336,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     name: 'deeplift-shap',
     title: 'DeepLiftSHAP',
     family: 'gradient',
+    cost: () => 2 * GRADIENT_COST,
     paper: 'Lundberg & Lee 2017',
     description: 'DeepLIFT against a black and a white reference, averaged.',
     display: {},
@@ -349,6 +371,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     name: 'guided-gradcam',
     title: 'Guided Grad-CAM',
     family: 'cam',
+    cost: () => 2 * GRADIENT_COST,
     paper: 'Selvaraju et al. 2017',
     description: 'Guided Backprop times Grad-CAM, pixel by pixel.',
     display: {},
@@ -358,6 +381,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     name: 'scorecam',
     title: 'Score-CAM',
     family: 'cam',
+    cost: () => CHANNELS_ESTIMATE,
     paper: 'Wang et al. 2020',
     description:
       'each channel of the layer, upsampled, masks the image; the softmax of the masked images’ scores weighs the channels.',
@@ -395,6 +419,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     name: 'eigencam',
     title: 'Eigen-CAM',
     family: 'cam',
+    cost: () => 1,
     paper: 'Muhammad & Yeasin 2020',
     description: 'the layer’s activations projected on their first principal component; class-independent.',
     display: { overlay: true, sign: 'positive' },
@@ -413,6 +438,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     name: 'ablationcam',
     title: 'Ablation-CAM',
     family: 'cam',
+    cost: () => CHANNELS_ESTIMATE,
     paper: 'Desai & Ramaswamy 2020',
     description: 'each channel weighted by the relative drop of the score when it is set to zero.',
     display: { overlay: true, sign: 'positive' },
@@ -468,6 +494,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     name: 'rollout',
     title: 'Attention Rollout',
     family: 'attention',
+    cost: () => 1,
     paper: 'Abnar & Zuidema 2020',
     description:
       'how much each patch flows into the class token through every attention layer (heads averaged, residual added).',
@@ -496,6 +523,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     name: 'occlusion',
     title: 'Occlusion',
     family: 'perturbation',
+    cost: (s) => occlusionWindows(s.window ?? 32, s.stride ?? 16),
     paper: 'Zeiler & Fergus 2014',
     description: 'how much the score drops when a grey square (32 px) hides each region; signed.',
     display: { sign: 'all' },
@@ -512,6 +540,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     name: 'kernel-shap',
     title: 'KernelSHAP',
     family: 'perturbation',
+    cost: (s) => s.samples ?? 500,
     paper: 'Lundberg & Lee 2017',
     description:
       'Shapley values of superpixels, from a weighted linear regression on random coalitions (absent superpixels grey); signed.',
@@ -533,6 +562,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     name: 'lime',
     title: 'LIME',
     family: 'perturbation',
+    cost: (s) => s.samples ?? 500,
     paper: 'Ribeiro et al. 2016',
     description:
       'a sparse linear model of the score from which superpixels are present, on random images; signed.',
@@ -550,6 +580,7 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethodEntry[] = [
     name: 'rise',
     title: 'RISE',
     family: 'perturbation',
+    cost: (s) => s.masks ?? 4000,
     paper: 'Petsiuk et al. 2018',
     description:
       'the class probability on randomly masked copies, averaged per pixel over the masks that keep it.',
