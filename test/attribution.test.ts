@@ -248,6 +248,11 @@ describe('Grad-CAM', () => {
       gradCam(squeezenet, x, undefined, { layer: 'features.99' }),
       /no layer or tensor named 'features.99'/,
     );
+    // A typo gets the module paths closest to it, the intended one first.
+    await assert.rejects(
+      gradCam(squeezenet, x, undefined, { layer: 'feature.12' }),
+      /no layer or tensor named 'feature\.12'; closest layers: 'features\.12', /,
+    );
   });
 
   test('on the vgg_head fixture, Grad-CAM and Grad-CAM++ equal a hand computation through its Gemm–ReLU–Gemm head', async () => {

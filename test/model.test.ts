@@ -7,6 +7,7 @@ import { cacheDir, findModel, modelSearchPath, ModelNotFoundError } from '../src
 import { ClassLabels, ClassLookupError } from '../src/model/labels.js';
 import { loadClassifier } from '../src/model/load.js';
 import { ModelError } from '../src/onnx/proto.js';
+import { closestStrings, levenshtein } from '../src/util/closest.js';
 import { FIXTURES, ROOT, SHARED } from './support/shared.js';
 
 const imagenet = ClassLabels.fromJson(
@@ -103,4 +104,17 @@ test('a sidecar gives labels and preprocessing; bad sidecars and labels are refu
   await assert.rejects(loadClassifier({ model }), /tiny\.json is not valid JSON/);
   writeFileSync(join(dir, 'tiny.json'), JSON.stringify({ labels: 'missing.json' }));
   await assert.rejects(loadClassifier({ model }), /missing\.json cannot be read|no labels/);
+});
+
+test('closest strings: edit distance by hand, containing matches first, ties alphabetical, case kept', () => {
+  assert.equal(levenshtein('kitten', 'sitting'), 3);
+  assert.equal(levenshtein('', 'abc'), 3);
+  assert.equal(levenshtein('flaw', 'lawn'), 2);
+  // 'features.1' contains 'features.1' (score 0); 'Features.12' too, case-insensitively (1 more edit);
+  // 'feature.1' is one edit away but does not contain the text.
+  assert.deepEqual(
+    closestStrings('features.1', ['feature.1', 'Features.12', 'features.1', 'classifier.1'], 3),
+    ['features.1', 'Features.12', 'feature.1'],
+  );
+  assert.deepEqual(closestStrings('b', ['c', 'a', 'c'], 5), ['a', 'c']);
 });

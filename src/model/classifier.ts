@@ -4,12 +4,13 @@ import type { Composite, ObjectiveHead, TensorInfo } from '../autodiff/types.js'
 import type { Preprocessing } from '../image/types.js';
 import { foldConstants } from '../onnx/fold.js';
 import { modelDownstreamOf } from '../onnx/downstream.js';
-import { GraphView } from '../onnx/graph.js';
+import { GraphView, modulePath } from '../onnx/graph.js';
 import { encodeModel, ModelError, type onnx } from '../onnx/proto.js';
 import type { Backend, RuntimeTensor, Session } from '../runtime/backend.js';
 import { tensorInfo } from '../runtime/probe.js';
 import { declaredDims } from '../onnx/shape.js';
 import { concatBatch, padBatch, sliceBatch, type Tensor } from '../tensor.js';
+import { closestStrings } from '../util/closest.js';
 import type { ImportReport } from './import.js';
 import type { ClassLabels } from './labels.js';
 
@@ -119,11 +120,21 @@ export class Classifier {
     return this.labels.size;
   }
 
-  /** The tensor name for a layer given by module path (`features.12`) or already a tensor name. */
+  /**
+   * The tensor name for a layer given by module path (`features.12`) or already a tensor name. Throws a ModelError
+   * naming the closest module paths (or tensor names, for a graph without torch.onnx's scopes) when there is none.
+   */
   tensorFor(ref: string): string {
     if (this.view.producer.has(ref) || ref === this.inputName) return ref;
     const node = this.view.nodeForLayer(ref);
-    if (!node) throw new ModelError(`${this.source}: no layer or tensor named '${ref}'`);
+    if (!node) {
+      const layers = this.model.graph.node.map((n) => modulePath(n.name)).filter(Boolean);
+      const candidates = layers.length > 0 ? layers : [...this.view.producer.keys()];
+      const closest = closestStrings(ref, candidates, 5).map((n) => `'${n}'`);
+      throw new ModelError(
+        `${this.source}: no layer or tensor named '${ref}'; closest ${layers.length > 0 ? 'layers' : 'tensors'}: ${closest.join(', ')}`,
+      );
+    }
     return node.output[0];
   }
 

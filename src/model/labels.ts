@@ -1,4 +1,5 @@
 import { ModelError } from '../onnx/proto.js';
+import { closestStrings } from '../util/closest.js';
 
 /** One class of a classifier: its output index, optional WordNet id, and names (the first is the display name). */
 export interface ClassInfo {
@@ -10,20 +11,6 @@ export interface ClassInfo {
 /** A class reference could not be resolved: unknown name, ambiguous name, or index out of range. */
 export class ClassLookupError extends Error {
   override name = 'ClassLookupError';
-}
-
-function levenshtein(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length];
 }
 
 /**
@@ -122,14 +109,8 @@ export class ClassLabels {
 
   /** The `count` class names closest to `text` (substring matches first, then by edit distance). */
   closest(text: string, count = 5): string[] {
-    const key = text.toLowerCase();
-    const scored = [...this.byName.keys()].map((n) => ({
-      n,
-      score: (n.includes(key) ? 0 : 1000) + levenshtein(key, n),
-    }));
-    scored.sort((a, b) => a.score - b.score || a.n.localeCompare(b.n));
-    return scored
-      .slice(0, count)
-      .map((s) => this.byName.get(s.n)![0].names.find((x) => x.toLowerCase() === s.n)!);
+    return closestStrings(text, this.byName.keys(), count).map((n) =>
+      this.byName.get(n)![0].names.find((x) => x.toLowerCase() === n)!,
+    );
   }
 }
