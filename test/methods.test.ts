@@ -7,7 +7,8 @@ import { argmaxRows } from '../src/methods/common.js';
 import { classVisualization } from '../src/methods/featureviz/class-visualization.js';
 import type { Classifier } from '../src/model/classifier.js';
 import { loadClassifier } from '../src/model/load.js';
-import { validRange } from '../src/image/preprocess.js';
+import { deprocess, validRange } from '../src/image/preprocess.js';
+import { renderClassVisualization } from '../src/cli/classviz.js';
 import { readNpy } from './support/npy.js';
 import { median, REFERENCE, ROOT } from './support/shared.js';
 
@@ -95,6 +96,29 @@ test('class visualization is reproducible for a seed and differs across seeds', 
   const c = await classVisualization(classifier, 76, { iterations: 3, seed: 2 });
   assert.deepEqual(a.image.data, b.image.data);
   assert.notDeepEqual(a.image.data, c.image.data);
+});
+
+test("a GIF's frames: every step up to maxFrames, beyond that every k-th step and the last", async () => {
+  const all = await renderClassVisualization(classifier, 76, {
+    iterations: 4,
+    seed: 1,
+    keepAllFrames: true,
+    maxFrames: 4,
+  });
+  assert.equal(all.allFrames.length, 4);
+  // 10 steps, at most 4 frames: every ⌈10 / 4⌉ = 3rd step (3, 6, 9) and the last (10).
+  const seen = new Map<number, Uint8Array | Uint8ClampedArray>();
+  const some = await renderClassVisualization(classifier, 76, {
+    iterations: 10,
+    seed: 1,
+    keepAllFrames: true,
+    maxFrames: 4,
+    onStep: (t, image) => seen.set(t, deprocess(image)[0].data),
+  });
+  assert.deepEqual(
+    some.allFrames.map((f) => f.data),
+    [3, 6, 9, 10].map((t) => seen.get(t)),
+  );
 });
 
 test('an AbortSignal stops class visualization and fooling', async () => {

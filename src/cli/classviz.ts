@@ -44,26 +44,37 @@ interface ClassvizFlags extends ModelFlags, ProgressFlags {
   json?: boolean;
 }
 
-/** A class visualization with its figure, every frame as RGB (for a GIF) and its final top-1. */
+/** Most frames a GIF keeps: longer runs keep every k-th step (and the last), so memory and file stay bounded. */
+export const GIF_MAX_FRAMES = 250;
+
+/** A class visualization with its figure, its frames as RGB for a GIF (see GIF_MAX_FRAMES) and its final top-1. */
 export interface RenderedClassVisualization {
   result: ClassVisualizationResult;
   figure: Uint8Array;
+  /** Every step's image, or every k-th step's and the last when there are more than GIF_MAX_FRAMES steps. */
   allFrames: RgbImage[];
   top1: number;
 }
 
-/** Runs class visualization with CS231n's settings unless overridden, and renders its figure; `onStep` sees progress. */
+/**
+ * Runs class visualization with CS231n's settings unless overridden, and renders its figure; `onStep` sees progress.
+ * With `keepAllFrames`, keeps each step's image for a GIF, or every ⌈iterations / maxFrames⌉-th and the last when
+ * there are more steps than `maxFrames` (default GIF_MAX_FRAMES).
+ */
 export async function renderClassVisualization(
   classifier: Classifier,
   target: number,
-  options: Parameters<typeof classVisualization>[2] & { keepAllFrames?: boolean },
+  options: Parameters<typeof classVisualization>[2] & { keepAllFrames?: boolean; maxFrames?: number },
 ): Promise<RenderedClassVisualization> {
   const allFrames: RgbImage[] = [];
-  const { keepAllFrames, onStep, ...rest } = options;
+  const { keepAllFrames, maxFrames = GIF_MAX_FRAMES, onStep, ...rest } = options;
+  const iterations = rest.iterations ?? 100;
+  const every = Math.ceil(iterations / maxFrames);
   const result = await classVisualization(classifier, target, {
     ...rest,
     onStep: (t, image, score) => {
-      if (keepAllFrames) allFrames.push(deprocess(image, classifier.preprocessing)[0]);
+      if (keepAllFrames && (t % every === 0 || t === iterations))
+        allFrames.push(deprocess(image, classifier.preprocessing)[0]);
       onStep?.(t, image, score);
     },
   });
@@ -130,7 +141,10 @@ export function classvizCommand(): Command {
         )
         .option('-o, --output <file>', 'PNG of the final image (crop×crop pixels)', 'classviz.png')
         .option('--frames <file>', 'also write a PNG strip of the frames kept (see --show-every)')
-        .option('--gif <file>', 'also write an animated GIF of every step')
+        .option(
+          '--gif <file>',
+          `also write an animated GIF of every step (of every k-th step when there are more than ${GIF_MAX_FRAMES})`,
+        )
         .option('--json', 'print the result as JSON'),
     ),
   ).action(async (flags: ClassvizFlags) => {
