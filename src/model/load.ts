@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Preprocessing } from '../image/types.js';
-import { ModelError } from '../onnx/proto.js';
+import { decodeModel, ModelError } from '../onnx/proto.js';
 import type { Backend } from '../runtime/backend.js';
 import { nodeBackend } from '../runtime/node.js';
 import { cachedModelFor, isModelUrl, type DownloadProgress } from './cache.js';
@@ -98,14 +98,18 @@ export async function resolveModel(ref: string, onDownload?: DownloadProgress): 
 export async function loadClassifier(options: LoadOptions = {}): Promise<Classifier> {
   const path = await resolveModel(options.model ?? DEFAULT_MODEL, options.onDownload);
   const dir = dirname(path);
-  const { path: sidecarPath, sidecar } = await readSidecar(path);
-  const labels = await readLabels(path, sidecarPath, sidecar, options.labels);
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
   } catch (err) {
     throw new ModelError(`${path} cannot be read: ${(err as Error).message}`);
   }
+  const { path: sidecarPath, sidecar } = await readSidecar(path);
+  const labels = await readLabels(path, sidecarPath, sidecar, options.labels).catch((err: unknown) => {
+    // A file that is not a model at all (an image given as --model) says so, rather than that its labels are missing.
+    decodeModel(bytes, path);
+    throw err;
+  });
   const shipped = shippedModelName(path);
   if (shipped) checkShippedModel(shipped, path, bytes);
   return openClassifier(
