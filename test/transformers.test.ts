@@ -20,6 +20,7 @@ import { Classifier } from '../src/model/classifier.js';
 import { ClassLabels } from '../src/model/labels.js';
 import { GraphView, modulePath, moduleScopes } from '../src/onnx/graph.js';
 import type { onnx } from '../src/onnx/proto.js';
+import { encodeTensor } from '../src/onnx/tensor-proto.js';
 import { nodeBackend } from '../src/runtime/node.js';
 import { sliceBatch, type Tensor } from '../src/tensor.js';
 import { MODERN, modernModel, vitWithRandomHead } from './support/modern.js';
@@ -130,6 +131,51 @@ describe('CAMs on token layers', () => {
     const ablation = await ablationCam(swin, x, 500, { layer: 'norm' });
     assert.deepEqual(ablation.layerMaps.dims, [1, 7, 7]);
     assert.ok(ablation.layerMaps.data.some((v) => v > 0));
+  });
+
+  test("Ablation-CAM on a ViT block's ln_1 (inside a residual block): the partial run feeds the residual path from the image, as a masked full model does", async () => {
+    const layer = 'encoder.layers.encoder_layer_2.ln_1';
+    const tensor = vit.tensorFor(layer);
+    const seeds = { [vit.outputName]: oneHot([3], 1000) };
+    const a = (await vit.gradients(x, { seeds, expose: [tensor] })).outputs[tensor];
+    assert.deepEqual(a.dims, [1, 197, 128]);
+    // Channel k zeroed in the 196 patch tokens, the class token kept (Ablation-CAM's ablation, as asLayer lays it out).
+    const ablated = (k: number) => Float32Array.from(a.data, (v, j) => (j >= 128 && j % 128 === k ? 0 : v));
+    // The reference: the whole model with a Mul by a 0/1 mask right after the layer, run from the image.
+    const masked = (k: number) => {
+      const model = vitWithRandomHead();
+      const node = model.graph.node.find((n) => n.output[0] === tensor)!;
+      node.output[0] = `${tensor}_unmasked`;
+      const mask = Float32Array.from({ length: 197 * 128 }, (_, j) => (j >= 128 && j % 128 === k ? 0 : 1));
+      model.graph.initializer.push(encodeTensor('ablation_mask', 'float32', [1, 197, 128], mask));
+      model.graph.node.splice(model.graph.node.indexOf(node) + 1, 0, {
+        ...node,
+        name: 'ablation',
+        opType: 'Mul',
+        domain: '',
+        input: [`${tensor}_unmasked`, 'ablation_mask'],
+        output: [tensor],
+        attribute: [],
+      } as onnx.NodeProto);
+      return classifierOf(model, `vit masked ${k}`);
+    };
+    for (const k of [5, 77]) {
+      const reference = masked(k);
+      try {
+        const want = (await reference.logits(x)).data;
+        const got = (await vit.logitsFrom(layer, { data: ablated(k), dims: [1, 197, 128] }, x)).data;
+        assert.ok(relativeL2(got, want) < 1e-5, `channel ${k}: ${relativeL2(got, want)}`);
+        // Ablating the channel changes the scores (the residual path alone would not).
+        assert.ok(relativeL2(got, (await vit.logits(x)).data) > 1e-6);
+      } finally {
+        await reference.dispose();
+      }
+    }
+    // Without the images, the part after the layer cannot run, and says why.
+    await assert.rejects(vit.logitsFrom(layer, a), /also reads the input 'input' directly/);
+    const r = await ablationCam(vit, x, 3, { layer });
+    assert.deepEqual(r.layerMaps.dims, [1, 14, 14]);
+    assert.ok(r.layerMaps.data.every(Number.isFinite) && r.layerMaps.data.some((v) => v > 0));
   });
 
   test('a layer that holds no map fails, naming the layouts expected', async () => {

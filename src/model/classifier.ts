@@ -92,7 +92,7 @@ export class Classifier {
   private readonly sessions = new Map<string, Promise<Compiled>>();
   private readonly probes = new Map<string, Promise<Map<string, TensorInfo>>>();
   private forwardSession?: Promise<Session>;
-  private readonly downstreamSessions = new Map<string, Promise<Session>>();
+  private readonly downstreamSessions = new Map<string, Promise<{ session: Session; readsInput: boolean }>>();
 
   /** `source` names the model in messages (e.g. its path). */
   constructor(
@@ -167,25 +167,41 @@ export class Classifier {
    * Raw class scores N×classes from a layer's values (`values`: N×… as the layer, given by module path or tensor name,
    * produces them), running only the part of the graph after the layer (`modelDownstreamOf`; one session per layer,
    * kept until `dispose`). For methods that change a layer's activations and ask what the rest of the model makes of
-   * them (Ablation-CAM). Throws a ModelError when the graph after the layer also reads the input by another path.
+   * them (Ablation-CAM). When that part also reads the input by another path (a residual connection around the
+   * layer, as in a transformer block), `images` (N×C×H×W, or 1×C×H×W for all rows) feed that path, as a forward hook
+   * replacing the layer's output would; without them this throws a ModelError naming the path.
    */
-  async logitsFrom(layer: string, values: Tensor): Promise<Tensor> {
+  async logitsFrom(layer: string, values: Tensor, images?: Tensor): Promise<Tensor> {
     const tensor = this.tensorFor(layer);
-    let session = this.downstreamSessions.get(tensor);
-    if (!session) {
-      session = (async () => {
+    let entry = this.downstreamSessions.get(tensor);
+    if (!entry) {
+      entry = (async () => {
         let model: onnx.ModelProto;
         try {
-          model = modelDownstreamOf(this.model, tensor);
+          model = modelDownstreamOf(this.model, tensor, { keepInputs: true });
         } catch (err) {
           throw new ModelError(`${this.source}: ${(err as Error).message}`);
         }
-        return this.openSession(model);
+        const readsInput = model.graph.input.some((i) => i.name === this.inputName);
+        return { session: await this.openSession(model), readsInput };
       })();
-      session.catch(() => this.downstreamSessions.delete(tensor));
-      this.downstreamSessions.set(tensor, session);
+      entry.catch(() => this.downstreamSessions.delete(tensor));
+      this.downstreamSessions.set(tensor, entry);
     }
-    const out = await (await session).run({ [tensor]: f32(values) }, [this.outputName]);
+    const { session, readsInput } = await entry;
+    const feeds: Record<string, RuntimeTensor> = { [tensor]: f32(values) };
+    if (readsInput) {
+      if (!images)
+        throw new ModelError(
+          `${this.source}: the graph after '${tensor}' also reads the input '${this.inputName}' directly: it cannot run from '${tensor}' alone`,
+        );
+      const n = values.dims[0];
+      if (images.dims[0] !== n && images.dims[0] !== 1)
+        throw new RangeError(`logitsFrom: ${images.dims[0]} images for ${n} rows of layer values`);
+      const rows = images.dims[0] === n ? images : concatBatch(new Array<Tensor>(n).fill(images));
+      feeds[this.inputName] = f32(rows);
+    }
+    const out = await session.run(feeds, [this.outputName]);
     return fromRuntime(out[this.outputName]);
   }
 
@@ -352,7 +368,7 @@ export class Classifier {
     this.forwardSession = undefined;
     const downstream = [...this.downstreamSessions.values()];
     this.downstreamSessions.clear();
-    for (const s of downstream) await (await s.catch(() => undefined))?.release();
+    for (const s of downstream) await (await s.catch(() => undefined))?.session.release();
   }
 
   private async compile(dims: number[], spec: Parameters<typeof compileGradient>[1]): Promise<Compiled> {

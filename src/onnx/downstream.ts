@@ -4,10 +4,16 @@ import { cloneModel, ModelError, onnx } from './proto.js';
 /**
  * The part of `source` after the tensor `start`: `start` becomes a float32 graph input (its shape left open) and only
  * the nodes the graph's outputs need, given `start`, are kept, so a run feeds the layer's values and skips everything
- * before it. Throws a ModelError naming `start` when the outputs also read an original graph input by another path
- * (a connection that skips over the tensor), or when `start` is not in the graph.
+ * before it. When the outputs also read an original graph input by another path (a residual connection around the
+ * tensor), throws a ModelError naming `start`, or with `keepInputs` keeps that input (and the nodes on the other
+ * path) as a second graph input: a run then feeds both, as a forward hook that replaces the tensor would. Throws a
+ * ModelError when `start` is not in the graph.
  */
-export function modelDownstreamOf(source: onnx.ModelProto, start: string): onnx.ModelProto {
+export function modelDownstreamOf(
+  source: onnx.ModelProto,
+  start: string,
+  { keepInputs = false }: { keepInputs?: boolean } = {},
+): onnx.ModelProto {
   const model = cloneModel(source);
   const graph = model.graph;
   const view = new GraphView(graph);
@@ -20,8 +26,8 @@ export function modelDownstreamOf(source: onnx.ModelProto, start: string): onnx.
     kept.add(node);
     for (const i of node.input) if (i) needed.add(i);
   }
-  const reads = view.inputs.filter((i) => needed.has(i));
-  if (reads.length)
+  const reads = view.inputs.filter((i) => needed.has(i) && !view.initializers.has(i));
+  if (reads.length && !keepInputs)
     throw new ModelError(
       `the graph after '${start}' also reads the input ${reads.map((r) => `'${r}'`).join(', ')} directly: it cannot run from '${start}' alone`,
     );
@@ -32,7 +38,7 @@ export function modelDownstreamOf(source: onnx.ModelProto, start: string): onnx.
       name: start,
       type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } },
     }) as onnx.ValueInfoProto,
-    ...graph.input.filter((i) => view.initializers.has(i.name) && needed.has(i.name)),
+    ...graph.input.filter((i) => needed.has(i.name) && (keepInputs || view.initializers.has(i.name))),
   ];
   return model;
 }

@@ -1,11 +1,12 @@
 import type { Classifier } from '../../model/classifier.js';
-import type { Tensor } from '../../tensor.js';
+import { sliceBatch, type Tensor } from '../../tensor.js';
 import { classActivationMaps, weightedSum, type CamImage, type CamOptions, type CamResult } from './cam.js';
 import type { Target } from './support.js';
 
 /**
  * Ablation-CAM (Desai & Ramaswamy 2020): each channel A^k of `layer` (default as Grad-CAM's) is set to zero in turn and
- * the rest of the model run from the layer on (`Classifier.logitsFrom`); the relative drop of the target's logit,
+ * the rest of the model run from the layer on (`Classifier.logitsFrom`; a residual path around the layer, as in a
+ * transformer block, still runs from the image, as pytorch-grad-cam's hook does); the relative drop of the target's logit,
  * w_k = (y − y_k) / y, weighs the channels: ReLU(Σ_k w_k A^k), upsampled bilinearly; N×H×W, non-negative.
  * Gradient-free. Channels that are already all zero are skipped (they add nothing to the sum). Ablated copies run in
  * batches of `batchSize` (default 16) through the part of the graph after the layer only; `onStep` counts channels.
@@ -20,7 +21,8 @@ export async function ablationCam(
   const n = images.dims[0];
   let done = 0;
   const ablationWeights: CamImage = {
-    map: async ({ a, channels, plane, label, layer, asLayer }) => {
+    map: async ({ a, channels, plane, index, label, layer, asLayer }) => {
+      const image = sliceBatch(images, index);
       const active: number[] = [];
       for (let k = 0; k < channels; k++)
         if (a.subarray(k * plane, (k + 1) * plane).some((v) => v !== 0)) active.push(k);
@@ -37,7 +39,7 @@ export async function ablationCam(
           const k = rows[start + r];
           if (k >= 0) batch.fill(0, r * a.length + k * plane, r * a.length + (k + 1) * plane);
         }
-        const logits = await classifier.logitsFrom(layer, asLayer(batch, count));
+        const logits = await classifier.logitsFrom(layer, asLayer(batch, count), image);
         const classes = logits.dims[1];
         for (let r = 0; r < count; r++) scores[start + r] = logits.data[r * classes + label];
         done += count - (start === 0 ? 1 : 0);
