@@ -194,6 +194,8 @@ test('featureviz: a channel (with --progress), a grid of channels and a class; b
     join(dir, 'grid.png'),
   ]);
   assert.equal(grid.code, 0, grid.stderr);
+  // The progress names every channel of the grid, not the first alone.
+  assert.match(grid.stderr, /^featureviz 4 objectives \(features\.9:0 … features\.9:3\): 2 steps$/m);
   assert.match(
     grid.stdout,
     /features\.9:0: .*\nfeatures\.9:1: .*\nfeatures\.9:2: .*\nfeatures\.9:3: .*\nwrote /,

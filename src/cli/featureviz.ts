@@ -178,7 +178,9 @@ export function featurevizCommand(): Command {
           );
       }
       const labels = objectives.map((o) => describeObjective(o, name));
-      const bar = progressBar(flags.iterations, `featureviz ${labels[0]}`, flags);
+      const what =
+        labels.length === 1 ? labels[0] : `${labels.length} objectives (${labels[0]} … ${labels.at(-1)})`;
+      const bar = progressBar(flags.iterations, `featureviz ${what}`, flags);
       const result = await withInterrupt((signal) =>
         visualizeFeatures(classifier, objectives, {
           param: flags.param,
@@ -193,7 +195,13 @@ export function featurevizCommand(): Command {
           diversity:
             flags.diversity === undefined ? undefined : { layer: flags.layer!, weight: flags.diversity },
           signal,
-          onStep: (t, values) => bar.update(t, `objective ${values[0].toFixed(2)}`),
+          onStep: (t, values) =>
+            bar.update(
+              t,
+              values.length === 1
+                ? `objective ${values[0].toFixed(2)}`
+                : `mean objective ${(values.reduce((a, b) => a + b, 0) / values.length).toFixed(2)}`,
+            ),
         }),
       ).finally(() => bar.stop());
       const images = deprocess(result.images, classifier.preprocessing);
