@@ -2,19 +2,26 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { IMAGENET_PREPROCESSING } from '../src/image/types.js';
 import { autoAttack, type AutoAttackResult } from '../src/methods/adversarial/autoattack.js';
 import { eightBitPixels } from '../src/methods/adversarial/attack.js';
-import { apgdTargeted } from '../src/methods/adversarial/apgd.js';
+import { apgd, apgdTargeted } from '../src/methods/adversarial/apgd.js';
 import type { AttackResult } from '../src/methods/adversarial/attack.js';
 import { fab } from '../src/methods/adversarial/fab.js';
 import { pgd } from '../src/methods/adversarial/pgd.js';
 import { square } from '../src/methods/adversarial/square.js';
 import { argmaxRows } from '../src/methods/common.js';
-import type { Classifier } from '../src/model/classifier.js';
+import { Classifier } from '../src/model/classifier.js';
+import { ClassLabels } from '../src/model/labels.js';
 import { loadClassifier } from '../src/model/load.js';
+import { onnx } from '../src/onnx/proto.js';
+import { randomNodes } from '../src/onnx/random-nodes.js';
+import { encodeTensor } from '../src/onnx/tensor-proto.js';
+import { nodeBackend } from '../src/runtime/node.js';
 import { concatBatch, sliceBatch } from '../src/tensor.js';
 import { readNpy } from './support/npy.js';
 import { REFERENCE, ROOT, referenceMeta } from './support/shared.js';
+import { buildModel, floatInit, type TinyNode } from './support/tiny-graph.js';
 
 /** The reference AutoAttack's run (scripts/autoattack-reference.py, fra31/auto-attack) on the 25 shared images. */
 interface Reference {
@@ -199,5 +206,113 @@ describe('Square', () => {
     await run();
     assert.equal(margins.length, again, 'the same seed spends the same queries');
     assert.equal(Math.min(...margins.slice(1, -2)), lowest, 'and reaches the same margin');
+  });
+});
+
+describe('EOT', () => {
+  /** 3 classes on 8×8 images: logits = W · (the channel means of x, plus RandomNormal noise when `noisy`). */
+  function tinyClassifier(noisy: boolean): Classifier {
+    const nodes: TinyNode[] = noisy
+      ? [
+          {
+            op: 'RandomNormal',
+            inputs: [],
+            outputs: ['noise'],
+            attrs: { shape: { ints: [1, 3, 8, 8] }, scale: { f: 0.01 } },
+          },
+          { op: 'Add', inputs: ['x', 'noise'], outputs: ['xn'] },
+        ]
+      : [{ op: 'Identity', inputs: ['x'], outputs: ['xn'] }];
+    const model = buildModel({
+      inputs: [{ name: 'x', dims: [1, 3, 8, 8], dtype: 'float32' }],
+      outputs: ['logits'],
+      nodes: [
+        ...nodes,
+        { op: 'GlobalAveragePool', inputs: ['xn'], outputs: ['pooled'] },
+        { op: 'Flatten', inputs: ['pooled'], outputs: ['features'] },
+        { op: 'Gemm', inputs: ['features', 'w'], outputs: ['logits'], attrs: { transB: { i: 1 } } },
+      ],
+      initializers: [floatInit('w', 'float32', [3, 3], [1, 0, 0, 0, 1, 0, 0, 0, 1])],
+    });
+    model.graph.input[0].type!.tensorType!.shape!.dim![0] = { dimParam: 'N' };
+    const labels = ClassLabels.fromJson(['a', 'b', 'c']);
+    return new Classifier(
+      model,
+      { labels, preprocessing: { ...IMAGENET_PREPROCESSING, resize: 8, crop: 8 } },
+      nodeBackend,
+    );
+  }
+
+  test('APGD averages eot gradients per step on a model with a random node, and takes one where all would be equal', async () => {
+    // An image far from the boundary (class 0 by a wide margin), so that no run ends early: 4 steps after the start.
+    const image = {
+      data: Float32Array.from({ length: 192 }, (_, j) => (j < 64 ? 2 : -1)),
+      dims: [1, 3, 8, 8],
+    };
+    const runs: Record<string, number> = {};
+    for (const noisy of [false, true]) {
+      const c = tinyClassifier(noisy);
+      try {
+        const [r] = await apgd(c, image, { eps: 0.5, iterations: 4, eot: 3 });
+        assert.equal(r.unrounded!.success, false);
+        runs[noisy ? 'random' : 'deterministic'] = r.iterations;
+      } finally {
+        await c.dispose();
+      }
+    }
+    assert.deepEqual(runs, { deterministic: 5, random: 15 });
+  });
+
+  test('randomNodes finds the samplers and training-mode Dropout, in subgraphs and functions too', () => {
+    assert.deepEqual(randomNodes(classifier.model), []);
+    const dropout = (train: onnx.TensorProto[] | 'input' | 'none') =>
+      buildModel({
+        inputs: [
+          { name: 'x', dims: [1, 4], dtype: 'float32' },
+          ...(train === 'input' ? [{ name: 'train', dims: [], dtype: 'float32' as const }] : []),
+        ],
+        outputs: ['y'],
+        nodes: [
+          {
+            op: 'Dropout',
+            inputs: train === 'none' ? ['x'] : ['x', '', 'train'],
+            outputs: ['y'],
+            name: 'drop',
+          },
+        ],
+        initializers: Array.isArray(train) ? train : [],
+      });
+    const bool = (v: number) => encodeTensor('train', 'bool', [], Uint8Array.of(v));
+    const found = (m: onnx.ModelProto) => randomNodes(m).map((r) => `${r.opType} ${r.node}`);
+    assert.deepEqual(found(dropout('none')), []);
+    assert.deepEqual(found(dropout([bool(0)])), []);
+    assert.deepEqual(found(dropout([bool(1)])), ['Dropout drop']);
+    assert.deepEqual(found(dropout('input')), ['Dropout drop']);
+    const sampler = onnx.NodeProto.create({
+      opType: 'RandomUniformLike',
+      name: 'u',
+      input: ['x'],
+      output: ['r'],
+    });
+    const inBranch = dropout('none');
+    inBranch.graph.node.push(
+      onnx.NodeProto.create({
+        opType: 'If',
+        name: 'if',
+        input: ['c'],
+        output: ['z'],
+        attribute: [
+          onnx.AttributeProto.create({
+            name: 'then_branch',
+            type: onnx.AttributeProto.AttributeType.GRAPH,
+            g: onnx.GraphProto.create({ node: [sampler] }),
+          }),
+        ],
+      }) as onnx.NodeProto,
+    );
+    assert.deepEqual(found(inBranch), ['RandomUniformLike u']);
+    const inFunction = dropout('none');
+    inFunction.functions = [onnx.FunctionProto.create({ name: 'f', domain: 'local', node: [sampler] })];
+    assert.deepEqual(found(inFunction), ['RandomUniformLike u']);
   });
 });
