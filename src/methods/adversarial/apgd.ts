@@ -1,5 +1,6 @@
 import type { ObjectiveHead } from '../../autodiff/types.js';
 import type { Classifier } from '../../model/classifier.js';
+import { randomNodes } from '../../onnx/random-nodes.js';
 import { l2Norm, type Tensor } from '../../tensor.js';
 import { argmaxRows, type ClassRef } from '../common.js';
 import { Random } from '../random.js';
@@ -25,7 +26,11 @@ export interface ApgdOptions extends AttackRunOptions {
   restarts?: number;
   /** ρ: the step size halves at a checkpoint where the loss rose in at most this fraction of the steps since the last one. Default 0.75. */
   rho?: number;
-  /** Gradients averaged per step (expectation over transformation, for randomised models). Default 1. */
+  /**
+   * Gradients averaged per step (expectation over transformation, for randomised models). Default 1. On a model with
+   * no random node (`randomNodes`) every draw gives the same gradient, so one is taken: AutoAttack averages its draws
+   * at one point, and the mean of equal gradients is that gradient.
+   */
   eot?: number;
   /** Seed of the random starts. Default 0. */
   seed?: number;
@@ -209,6 +214,7 @@ function apgdRun(
   jobsFor: (ctx: BreakContext, image: number, make: (job: number, target?: number) => ApgdJob) => ApgdJob[],
 ): Promise<AttackResult[]> {
   const settings = settingsOf(options, what);
+  if (randomNodes(classifier.model).length === 0) settings.eot = 1;
   const { batchSize = 8, onStep, signal, seed = 0 } = options;
   const k = classifier.numClasses;
   const p = classifier.preprocessing;

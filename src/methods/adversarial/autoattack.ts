@@ -88,7 +88,8 @@ export interface AutoAttackResult {
  * AutoAttack (Croce & Hein 2020, "Reliable evaluation of adversarial robustness with an ensemble of diverse
  * parameter-free attacks"), as fra31/auto-attack runs it: the version's attacks in turn, each only on the images
  * still robust. `standard`: APGD-CE, APGD-T (9 targets), FAB-T (9 targets), Square (5000 queries), 100 iterations
- * and one run each; `rand`: APGD-CE and APGD-DLR with 20 gradients averaged per step (EOT). Robust accuracy counts
+ * and one run each; `rand`: APGD-CE and APGD-DLR with 20 gradients averaged per step (EOT; one on a model with no
+ * random node, where the 20 would be equal: see `apgd`'s `eot`). Robust accuracy counts
  * in the float domain as RobustBench does; each broken image's result is also rounded to 8 bits within ε and
  * `rounding` says how many stay adversarial (none can when ε is below one 8-bit level: the rounding then gives back
  * the original image).
