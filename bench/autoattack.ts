@@ -28,6 +28,8 @@ interface ReferenceRun {
   clean: number;
   robust: number;
   broke: Record<string, number>;
+  /** Each attack's own time, from the reference's log. */
+  stage_seconds?: Record<string, number>;
 }
 
 /** One run of the reference AutoAttack standard, or undefined without PyTorch or the peer. */
@@ -58,7 +60,12 @@ export async function run(): Promise<Record<string, unknown>> {
   const images = sliceBatch(readNpy(join(REFERENCE, 'inputs.npy')), 0, IMAGES);
   const labels = meta.labels.slice(0, IMAGES);
   const classifier = await loadClassifier();
-  const netvis: { seconds: number; robust: number; broke: Record<string, number> }[] = [];
+  const netvis: {
+    seconds: number;
+    robust: number;
+    broke: Record<string, number>;
+    stageSeconds: Record<string, number>;
+  }[] = [];
   const reference: ReferenceRun[] = [];
   const ours = async () => {
     const t0 = performance.now();
@@ -67,6 +74,7 @@ export async function run(): Promise<Record<string, unknown>> {
       seconds: (performance.now() - t0) / 1000,
       robust: Math.round(r.robustAccuracy * IMAGES),
       broke: Object.fromEntries(r.stages.map((s) => [s.attack, s.broke])),
+      stageSeconds: Object.fromEntries(r.stages.map((s) => [s.attack, +s.seconds.toFixed(1)])),
     });
   };
   const theirs = async () => {

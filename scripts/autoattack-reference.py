@@ -116,6 +116,10 @@ for eps255 in args.eps:
     n = len(y)
     after = {m.group(1).lower(): round(float(m.group(2)) * n / 100)
              for m in re.finditer(r"robust accuracy after ([A-Z-]+): ([\d.]+)%", text)}
+    # The log gives the total time after each attack; each stage's own time is the difference.
+    totals = [(m.group(1).lower(), float(m.group(2)))
+              for m in re.finditer(r"robust accuracy after ([A-Z-]+): [\d.]+% \(total time ([\d.]+) s\)", text)]
+    stage_seconds = {a: round(t - (totals[i - 1][1] if i else 0.0), 1) for i, (a, t) in enumerate(totals)}
     with torch.no_grad():
         clean = model(x).argmax(1) == y
         robust = model(x_adv).argmax(1) == y
@@ -137,4 +141,5 @@ for eps255 in args.eps:
         "clean": int(clean.sum()), "robust": int(robust.sum()), "broke": broke,
         "robust_images": [i for i in range(n) if robust[i]],
         f"max_{args.norm.lower()}": round(float(size.max()), 6), "seconds": round(seconds, 1),
+        "stage_seconds": stage_seconds,
     }), flush=True)
