@@ -115,14 +115,20 @@ class ApgdJob implements Job<StepOutputs> {
     this.x = u0.map((v, j) => clamp(v + (eps * t[j]) / (size + 1e-12), 0, 255));
     this.xOld = this.x;
     this.point = this.x;
-    this.gradSum = new Float32Array(u0.length);
+    this.gradSum = new Float32Array(s.eot > 1 ? u0.length : 0);
   }
 
   update({ logits, loss, grad }: StepOutputs): boolean {
-    for (let j = 0; j < grad.length; j++) this.gradSum[j] += grad[j];
-    if (++this.evaluations % this.s.eot !== 0) return false;
-    const g = this.gradSum.map((v) => v / this.s.eot);
-    this.gradSum.fill(0);
+    let g: Float32Array;
+    if (this.s.eot === 1)
+      g = grad.slice(); // the common case: no sum to keep (a copy: `grad` views a shared batch)
+    else {
+      for (let j = 0; j < grad.length; j++) this.gradSum[j] += grad[j];
+      if (++this.evaluations % this.s.eot !== 0) return false;
+      const { eot } = this.s;
+      g = this.gradSum.map((v) => v / eot);
+      this.gradSum.fill(0);
+    }
     if (argmaxRows({ data: logits, dims: [1, logits.length] })[0] !== this.label) {
       this.found[this.image] = this.x;
       return true;
