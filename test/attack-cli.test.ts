@@ -278,7 +278,12 @@ test('attack --method universal: the perturbation file, its held-out fooling rat
     l2Pixels: number;
     images: number;
     heldOut: { images: number; foolingRate: number; results: { clean: { index: number } }[] };
-    randomNoise: { on: string; seed: number; foolingRate: number };
+    randomNoise: {
+      on: string;
+      seed: number;
+      sameSize: { linfPixels: number; l2Pixels: number; foolingRate: number };
+      fullBudget: { linfPixels: number; l2Pixels: number; foolingRate: number };
+    };
   };
   assert.equal(json.eps, 10);
   assert.equal(json.images, 2);
@@ -308,8 +313,16 @@ test('attack --method universal: the perturbation file, its held-out fooling rat
     const images = { data: Float32Array.from(rows.flatMap((r) => [...r.data])), dims: [3, 3, 224, 224] };
     assert.equal((await foolingRate(classifier, images, v)).rate, json.heldOut.foolingRate);
     assert.equal(json.randomNoise.on, 'held-out');
-    const noise = randomPerturbation(v.dims, 'linf', 10, json.randomNoise.seed);
-    assert.equal((await foolingRate(classifier, images, noise)).rate, json.randomNoise.foolingRate);
+    // Noise of the perturbation's own L∞ (±L∞ on every value), and noise filling the budget (±10).
+    for (const [noise, size] of [
+      [json.randomNoise.sameSize, linf],
+      [json.randomNoise.fullBudget, 10],
+    ] as const) {
+      const r = randomPerturbation(v.dims, 'linf', size, json.randomNoise.seed);
+      assert.equal(noise.linfPixels, size);
+      assert.ok(Math.abs(noise.l2Pixels - size * Math.sqrt(r.data.length)) < 1e-9 * noise.l2Pixels);
+      assert.equal((await foolingRate(classifier, images, r)).rate, noise.foolingRate);
+    }
   } finally {
     classifier.dispose();
   }

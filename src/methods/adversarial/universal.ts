@@ -121,7 +121,7 @@ export async function foolingRate(
 /**
  * A universal adversarial perturbation (Moosavi-Dezfooli et al. 2017, Algorithm 1): one change v with ‖v‖ ≤ ξ that
  * alters the model's prediction on most images. Passes over the images in a random order; for each image that
- * x + v does not fool yet, DeepFool's minimal change Δv sending x + v across the nearest boundary is added and v is
+ * x + v does not fool yet (v rounded to whole pixel values, as it is returned), DeepFool's minimal change Δv sending x + v across the nearest boundary is added and v is
  * projected back onto the ξ-ball (Δv minimal in the budget's norm: the paper takes it in L2 for both budgets, but L2
  * changes spread below half a pixel level and vanish when v is rounded to whole values; L∞ ones do not); stops when the fooling rate on these images reaches `targetFoolingRate` or after
  * `maxPasses` passes. The fooling rate is measured, and v returned, rounded to whole pixel values within ξ, so every
@@ -178,7 +178,8 @@ export async function universalPerturbation(
     }
     for (const [k, i] of order.entries()) {
       signal?.throwIfAborted();
-      const x = perturb(u0.subarray(i * per, (i + 1) * per), v);
+      // The image as the rounded perturbation leaves it: a float v that fools it may not once rounded.
+      const x = perturb(u0.subarray(i * per, (i + 1) * per), rounded());
       const dims = [1, c, h, w];
       if (argmaxRows(await classifier.logits(modelInput(x, dims, p)))[0] === clean[i]) {
         const { change, fooled } = await deepFoolChange(classifier, x, dims, {
