@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -107,6 +107,46 @@ test('attack refuses flags that do not apply to the method, and unknown methods'
     assert.match(run.stderr, c.message);
     noStack(run.stderr);
   }
+});
+
+test('robustness --state: a rerun reads the journal instead of attacking again; other settings or a folder are refused', async () => {
+  const dir = tmp();
+  const journal = join(dir, 'run.jsonl');
+  const args = (eps: string, state = journal) => [
+    'robustness',
+    image(0),
+    image(1),
+    '--attack',
+    'fgsm',
+    '--eps',
+    eps,
+    '--labels-from',
+    'filename',
+    '--state',
+    state,
+    '--json',
+    '-o',
+    join(dir, 'curve.png'),
+  ];
+  const first = await runCli(args('1,2'));
+  assert.equal(first.code, 0, first.stderr);
+  const written = readFileSync(journal, 'utf8');
+  // A header with the settings, then the chunk of both images.
+  assert.equal(written.trimEnd().split('\n').length, 2);
+  const again = await runCli(args('1,2'));
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(JSON.parse(again.stdout), JSON.parse(first.stdout));
+  assert.equal(readFileSync(journal, 'utf8'), written, 'nothing attacked again, nothing appended');
+  const other = await runCli(args('1,3'));
+  assert.equal(other.code, 2);
+  assert.match(
+    other.stderr,
+    /--state .*run\.jsonl: written by a run with other settings \(eps \[1,2\], now \[1,3\]\)/,
+  );
+  const folder = await runCli(args('1,2', dir));
+  assert.equal(folder.code, 2);
+  assert.match(folder.stderr, /--state .*: is a folder; give a journal file's name/);
+  noStack(folder.stderr);
 });
 
 test('robustness --labels-from filename prints a non-increasing curve and plots it', async () => {

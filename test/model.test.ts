@@ -25,6 +25,7 @@ test('classes resolve by index, WordNet id and case-insensitive name (any of its
 });
 
 test('unknown, ambiguous and out-of-range classes give helpful errors', () => {
+  assert.throws(() => imagenet.resolve('-3'), /class index -3 is out of range \(0 to 999\)/);
   assert.throws(
     () => imagenet.resolve('stingrey'),
     (e: Error) => e instanceof ClassLookupError && /closest: 'stingray'/.test(e.message),

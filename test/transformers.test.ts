@@ -176,6 +176,14 @@ describe('CAMs on token layers', () => {
     const r = await ablationCam(vit, x, 3, { layer });
     assert.deepEqual(r.layerMaps.dims, [1, 14, 14]);
     assert.ok(r.layerMaps.data.every(Number.isFinite) && r.layerMaps.data.some((v) => v > 0));
+    // The shared ViT's zero head scores every class 0: the relative drops are 0/0, and the map is zero, not NaN.
+    const zeroHead = classifierOf(modernModel('vit_small_patch16'), 'vit_small_patch16');
+    try {
+      const z = await ablationCam(zeroHead, x, 3, { layer });
+      assert.ok(z.layerMaps.data.every((v) => v === 0));
+    } finally {
+      await zeroHead.dispose();
+    }
   });
 
   test('a layer that holds no map fails, naming the layouts expected', async () => {

@@ -56,8 +56,8 @@ test('a universal perturbation at 10/255 L∞: whole pixel values within ξ; its
     if (pred !== again.clean[i]) fooled++;
   }
   assert.equal(fooled / 8, r.foolingRate);
-  // Not asserted: how many it fools. On these 8 images in 2 passes it fooled 1; on 13 images in 10 passes 10 of
-  // them but none of 12 held-out ones (the paper computes on 10 000 images; ../shared holds 25).
+  // Not asserted: how many it fools. On these 8 images in 2 passes it fooled 2; on the 13 even-numbered shared
+  // images all 13, but none of the 12 others (the paper computes on 10 000 images; ../shared holds 25).
   process.stderr.write(
     `universal: fools ${fooled} of 8 after ${r.passes} passes, L∞ ${linf}, L2 ${Math.sqrt(l2).toFixed(1)}\n`,
   );

@@ -41,8 +41,17 @@ export async function openJournal(path: string, settings: Record<string, unknown
   let text: string;
   try {
     text = await readFile(path, 'utf8');
-  } catch {
-    await appendFile(path, `${JSON.stringify({ netvis: 'robustness', settings })}\n`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT')
+      throw new UsageError(
+        `--state ${path}: ${code === 'EISDIR' ? 'is a folder' : `cannot be read (${(err as Error).message})`}; give a journal file's name`,
+      );
+    try {
+      await appendFile(path, `${JSON.stringify({ netvis: 'robustness', settings })}\n`);
+    } catch (e) {
+      throw new UsageError(`--state ${path}: cannot be written (${(e as Error).message})`);
+    }
     return [];
   }
   const [first, ...rest] = text.split('\n');

@@ -100,6 +100,8 @@ export class ClassLabels {
         `class name '${text}' is ambiguous: ${options}; give a display name, a WordNet id or an index`,
       );
     }
+    if (/^-\d+$/.test(text))
+      throw new ClassLookupError(`class index ${text} is out of range (0 to ${this.size - 1})`);
     throw new ClassLookupError(
       `unknown class '${text}'; closest: ${this.closest(key, 5)
         .map((n) => `'${n}'`)

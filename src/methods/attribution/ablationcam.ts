@@ -46,7 +46,8 @@ export async function ablationCam(
         onStep?.(done, n * channels);
       }
       const weights = new Float64Array(channels);
-      active.forEach((k, i) => (weights[k] = (scores[0] - scores[i + 1]) / scores[0]));
+      // A score of exactly 0 leaves the relative drop undefined (0/0): the map is then zero, as Grad-CAM's would be.
+      if (scores[0] !== 0) active.forEach((k, i) => (weights[k] = (scores[0] - scores[i + 1]) / scores[0]));
       return weightedSum(weights, a, channels, plane);
     },
   };
