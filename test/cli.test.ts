@@ -69,6 +69,7 @@ test('bad inputs fail with a clear message, a non-zero exit code and no stack tr
       message: /truncated\.onnx: not a valid ONNX model/,
     },
     { args: ['classify', textFile], message: /notes\.jpg: not an image/ },
+    { args: ['classify', image(0), '--model', dir], message: /is a folder; give the \.onnx file in it/ },
     // An image given as the model, with no labels beside it: what is wrong is the model, not its labels.
     {
       args: ['classify', image(0), '--model', image(1)],

@@ -328,6 +328,18 @@ describe('renderReportHtml', () => {
     assert.ok(!/(href|src)="(https?:)?\/\//.test(html), 'external asset');
   });
 
+  it('renders `backtick` spans as code, their text still escaped', () => {
+    const html = renderReportHtml({
+      ...report,
+      sections: [
+        { title: 's', text: 'Run `netvis report --methods <all>` for more; a lone ` stays.', figures: [] },
+      ],
+    });
+    assert.ok(
+      html.includes('<p>Run <code>netvis report --methods &lt;all&gt;</code> for more; a lone ` stays.</p>'),
+    );
+  });
+
   it('rejects absolute image paths and URLs', () => {
     for (const src of ['/tmp/a.png', 'https://example.com/a.png', 'file:///a.png']) {
       const bad = { ...report, sections: [{ title: 's', figures: [{ src, alt: 'a' }] }] };

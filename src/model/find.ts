@@ -39,6 +39,8 @@ export function findModel(ref: string = DEFAULT_MODEL, env: NodeJS.ProcessEnv = 
   if (isModelPath(ref)) {
     const path = resolve(ref);
     if (existsSync(path) && statSync(path).isFile()) return path;
+    if (existsSync(path))
+      throw new ModelNotFoundError(`model ${path} is a folder; give the .onnx file in it`);
     throw new ModelNotFoundError(`model file ${path} does not exist`);
   }
   const dirs = modelSearchPath(env);

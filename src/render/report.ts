@@ -9,7 +9,7 @@ export interface ReportFigure {
 
 export interface ReportSection {
   title: string;
-  /** Plain text; blank lines separate paragraphs. */
+  /** Plain text; blank lines separate paragraphs, and `backticks` mark code. */
   text?: string;
   figures: ReportFigure[];
 }
@@ -39,12 +39,15 @@ figcaption{color:#5b6475;font-size:.92rem;margin-top:6px}
 `;
 
 function paragraphs(text: string): string {
-  return text
-    .split(/\n\s*\n/)
-    .map((p) => p.trim())
-    .filter(Boolean)
-    .map((p) => `<p>${escapeXml(p)}</p>`)
-    .join('\n');
+  return (
+    text
+      .split(/\n\s*\n/)
+      .map((p) => p.trim())
+      .filter(Boolean)
+      // `code` spans (commands, flags) as <code>; everything else stays escaped text.
+      .map((p) => `<p>${escapeXml(p).replace(/`([^`]+)`/g, '<code>$1</code>')}</p>`)
+      .join('\n')
+  );
 }
 
 function figureHtml(fig: ReportFigure): string {
