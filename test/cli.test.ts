@@ -96,6 +96,12 @@ test('bad inputs fail with a clear message, a non-zero exit code and no stack tr
       code: 2,
     },
     { args: ['frobnicate'], message: /unknown command 'frobnicate'/, code: 2 },
+    { args: ['classify', image(0), '--top', '2000'], message: /--top 2000: .* has 1000 classes/, code: 2 },
+    {
+      args: ['robustness', image(0), '--attack', 'fgsm', '--eps', '1,,2'],
+      message: /--eps must be a comma-separated list of numbers ≥ 0, got '1,,2'/,
+      code: 2,
+    },
   ];
   for (const c of cases) {
     const run = await runCli(c.args);

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { UsageError } from './errors.js';
 import { imageBatch, readImages } from '../image/load.js';
 import { softmaxRows } from '../methods/common.js';
 import { classifierFrom, positiveInt, printJson, withModelOptions, type ModelFlags } from './shared.js';
@@ -30,8 +31,9 @@ export function classifyCommand(): Command {
     const classifier = await classifierFrom(flags);
     try {
       const { tensor } = imageBatch(decoded, classifier.preprocessing);
-      const probs = softmaxRows(await classifier.logits(tensor));
       const k = classifier.numClasses;
+      if (flags.top > k) throw new UsageError(`--top ${flags.top}: ${classifier.source} has ${k} classes`);
+      const probs = softmaxRows(await classifier.logits(tensor));
       const results: Classification[] = images.map((image, i) => {
         const row = Array.from(probs.subarray(i * k, (i + 1) * k));
         const order = row

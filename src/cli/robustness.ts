@@ -75,8 +75,10 @@ const TITLES: Record<RobustnessAttack, string> = {
 const CHUNK = 32;
 
 function epsList(value: string): number[] {
-  const list = value.split(',').map((s) => Number(s.trim()));
-  if (value.trim() === '' || list.some((e) => !(e >= 0 && Number.isFinite(e))))
+  const parts = value.split(',').map((s) => s.trim());
+  const list = parts.map(Number);
+  // An empty entry ('1,,2') is a typo, not ε 0 (Number('') is 0).
+  if (parts.some((s) => s === '') || list.some((e) => !(e >= 0 && Number.isFinite(e))))
     throw new UsageError(`--eps must be a comma-separated list of numbers ≥ 0, got '${value}'`);
   return list;
 }
