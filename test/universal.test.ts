@@ -23,7 +23,7 @@ before(async () => {
 after(() => classifier.dispose());
 
 test('a universal perturbation at 10/255 L∞: whole pixel values within ξ; its sizes and fooling rate as measured on 8-bit images', async () => {
-  const images = sliceBatch(inputs, 0, 8);
+  const images = sliceBatch(inputs, 0, 4);
   const r = await universalPerturbation(classifier, images, { eps: 10, maxPasses: 2, seed: 0 });
   const v = r.perturbation.data;
   // Whole pixel values within ξ, and the reported sizes are exactly the perturbation's.
@@ -44,7 +44,7 @@ test('a universal perturbation at 10/255 L∞: whole pixel values within ξ; its
   const per = v.length;
   const p = classifier.preprocessing;
   let fooled = 0;
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < 4; i++) {
     const moved = new Float32Array(per);
     for (let j = 0; j < per; j++) moved[j] = Math.min(255, Math.max(0, u[i * per + j] + v[j]));
     const plane = per / 3;
@@ -55,11 +55,11 @@ test('a universal perturbation at 10/255 L∞: whole pixel values within ξ; its
     const [pred] = argmaxRows(await classifier.logits({ data: x, dims: [1, 3, 224, 224] }));
     if (pred !== again.clean[i]) fooled++;
   }
-  assert.equal(fooled / 8, r.foolingRate);
-  // Not asserted: how many it fools. On these 8 images in 2 passes it fooled 2; on the 13 even-numbered shared
+  assert.equal(fooled / 4, r.foolingRate);
+  // Not asserted: how many it fools. On these 4 images in 2 passes it fooled 3; on the 13 even-numbered shared
   // images all 13, but none of the 12 others (the paper computes on 10 000 images; ../shared holds 25).
   process.stderr.write(
-    `universal: fools ${fooled} of 8 after ${r.passes} passes, L∞ ${linf}, L2 ${Math.sqrt(l2).toFixed(1)}\n`,
+    `universal: fools ${fooled} of 4 after ${r.passes} passes, L∞ ${linf}, L2 ${Math.sqrt(l2).toFixed(1)}\n`,
   );
 });
 
