@@ -3,7 +3,7 @@ import { headNeedsLabels } from '../autodiff/heads.js';
 import type { Composite, ObjectiveHead, TensorInfo } from '../autodiff/types.js';
 import type { Preprocessing } from '../image/types.js';
 import { foldConstants } from '../onnx/fold.js';
-import { modelDownstreamOf } from '../onnx/downstream.js';
+import { bypassMessage, modelDownstreamOf } from '../onnx/downstream.js';
 import { GraphView, modulePath } from '../onnx/graph.js';
 import { encodeModel, ModelError, type onnx } from '../onnx/proto.js';
 import type { Backend, RuntimeTensor, Session } from '../runtime/backend.js';
@@ -191,10 +191,7 @@ export class Classifier {
     const { session, readsInput } = await entry;
     const feeds: Record<string, RuntimeTensor> = { [tensor]: f32(values) };
     if (readsInput) {
-      if (!images)
-        throw new ModelError(
-          `${this.source}: the graph after '${tensor}' also reads the input '${this.inputName}' directly: it cannot run from '${tensor}' alone`,
-        );
+      if (!images) throw new ModelError(`${this.source}: ${bypassMessage(tensor, [this.inputName])}`);
       const n = values.dims[0];
       if (images.dims[0] !== n && images.dims[0] !== 1)
         throw new RangeError(`logitsFrom: ${images.dims[0]} images for ${n} rows of layer values`);

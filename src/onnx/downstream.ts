@@ -27,10 +27,7 @@ export function modelDownstreamOf(
     for (const i of node.input) if (i) needed.add(i);
   }
   const reads = view.inputs.filter((i) => needed.has(i) && !view.initializers.has(i));
-  if (reads.length && !keepInputs)
-    throw new ModelError(
-      `the graph after '${start}' also reads the input ${reads.map((r) => `'${r}'`).join(', ')} directly: it cannot run from '${start}' alone`,
-    );
+  if (reads.length && !keepInputs) throw new ModelError(bypassMessage(start, reads));
   graph.node = graph.node.filter((n) => kept.has(n));
   graph.initializer = graph.initializer.filter((t) => needed.has(t.name));
   graph.input = [
@@ -41,4 +38,9 @@ export function modelDownstreamOf(
     ...graph.input.filter((i) => needed.has(i.name) && (keepInputs || view.initializers.has(i.name))),
   ];
   return model;
+}
+
+/** Why the graph after `start` cannot run from it alone: it also reads the graph inputs `reads` by another path. */
+export function bypassMessage(start: string, reads: readonly string[]): string {
+  return `the graph after '${start}' also reads the input ${reads.map((r) => `'${r}'`).join(', ')} directly: it cannot run from '${start}' alone`;
 }

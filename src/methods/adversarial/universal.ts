@@ -1,5 +1,5 @@
 import type { Classifier } from '../../model/classifier.js';
-import { sliceBatch, type Tensor } from '../../tensor.js';
+import { l2Norm, sliceBatch, type Tensor } from '../../tensor.js';
 import { argmaxRows, checkImageBatch } from '../common.js';
 import { Random } from '../random.js';
 import {
@@ -72,9 +72,7 @@ export function randomPerturbation(dims: number[], norm: BudgetNorm, eps: number
     return { data: Float32Array.from({ length: count }, () => (rng.int(0, 1) === 0 ? -e : e)), dims };
   }
   const g = rng.normals(count);
-  let s = 0;
-  for (const x of g) s += x * x;
-  const k = eps / Math.sqrt(s);
+  const k = eps / l2Norm(g);
   return {
     data: roundWithinBudget(
       g.map((x) => x * k),
@@ -121,10 +119,11 @@ export async function foolingRate(
 /**
  * A universal adversarial perturbation (Moosavi-Dezfooli et al. 2017, Algorithm 1): one change v with ‖v‖ ≤ ξ that
  * alters the model's prediction on most images. Passes over the images in a random order; for each image that
- * x + v does not fool yet (v rounded to whole pixel values, as it is returned), DeepFool's minimal change Δv sending x + v across the nearest boundary is added and v is
- * projected back onto the ξ-ball (Δv minimal in the budget's norm: the paper takes it in L2 for both budgets, but L2
- * changes spread below half a pixel level and vanish when v is rounded to whole values; L∞ ones do not); stops when the fooling rate on these images reaches `targetFoolingRate` or after
- * `maxPasses` passes. The fooling rate is measured, and v returned, rounded to whole pixel values within ξ, so every
+ * x + v does not fool yet (v rounded to whole pixel values, as it is returned), DeepFool's minimal change Δv sending
+ * x + v across the nearest boundary is added and v is projected back onto the ξ-ball (Δv minimal in the budget's
+ * norm: the paper takes it in L2 for both budgets, but L2 changes spread below half a pixel level and vanish when v
+ * is rounded to whole values; L∞ ones do not); stops when the fooling rate on these images reaches
+ * `targetFoolingRate` or after `maxPasses` passes. The fooling rate is measured, and v returned, rounded to whole pixel values within ξ, so every
  * perturbed image is an exact 8-bit image. Defaults:
  * the paper's (ξ = 10 L∞, δ = 0.2, DeepFool with overshoot 0.02, 10 classes, at most 10 iterations).
  */
@@ -167,6 +166,8 @@ export async function universalPerturbation(
     norm === 'linf'
       ? v.map((x) => Math.max(-Math.floor(eps + 1e-6), Math.min(Math.floor(eps + 1e-6), Math.round(x))))
       : roundWithinBudget(v, zero, 'l2', eps);
+  // v rounded, recomputed only when v changes (L2's rounding bisects over the whole image).
+  let vRounded = rounded();
   let rate = 0;
   let passes = 0;
   while (passes < maxPasses && rate < targetFoolingRate) {
@@ -179,7 +180,7 @@ export async function universalPerturbation(
     for (const [k, i] of order.entries()) {
       signal?.throwIfAborted();
       // The image as the rounded perturbation leaves it: a float v that fools it may not once rounded.
-      const x = perturb(u0.subarray(i * per, (i + 1) * per), rounded());
+      const x = perturb(u0.subarray(i * per, (i + 1) * per), vRounded);
       const dims = [1, c, h, w];
       if (argmaxRows(await classifier.logits(modelInput(x, dims, p)))[0] === clean[i]) {
         const { change, fooled } = await deepFoolChange(classifier, x, dims, {
@@ -189,14 +190,17 @@ export async function universalPerturbation(
           maxIterations,
           signal,
         });
-        if (fooled) project(v, change, norm, eps);
+        if (fooled) {
+          project(v, change, norm, eps);
+          vRounded = rounded();
+        }
       }
       onStep?.((passes - 1) * n + k + 1, maxPasses * n);
     }
-    rate = (await foolingRate(classifier, images, { data: rounded(), dims: [1, c, h, w] })).rate;
+    rate = (await foolingRate(classifier, images, { data: vRounded, dims: [1, c, h, w] })).rate;
   }
   onStep?.(maxPasses * n, maxPasses * n);
-  const final = rounded();
+  const final = vRounded;
   return {
     perturbation: { data: final, dims: [1, c, h, w] },
     norm,
