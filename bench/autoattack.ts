@@ -1,12 +1,15 @@
-// AutoAttack standard (APGD-CE, APGD-T, FAB-T, Square 5000) on 20 shared images: netvis in this process and the
-// reference implementation (fra31/auto-attack, scripts/autoattack-reference.py) in a fresh PyTorch process,
-// alternating, each timed on the attack alone (model loading excluded), robust counts side by side.
+// AutoAttack standard (APGD-CE, APGD-T, FAB-T, Square 5000) on 20 shared images: netvis in this process, netvis's
+// CLI (`netvis robustness --attack autoattack`, two worker threads of one ONNX Runtime thread each) and the
+// reference implementation (fra31/auto-attack, scripts/autoattack-reference.py) in a fresh PyTorch process, taking
+// turns; the first two are timed on the attack alone (model loading excluded), the CLI as a whole process.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { autoAttack } from '../src/methods/adversarial/autoattack.js';
 import { loadClassifier } from '../src/model/load.js';
-import { sliceBatch } from '../src/tensor.js';
+import { sliceBatch, type Tensor } from '../src/tensor.js';
+import { encodeNpy } from '../src/util/npy.js';
 import { readNpy } from '../test/support/npy.js';
 import { REFERENCE, ROOT, referenceMeta } from '../test/support/shared.js';
 import { progress, ratio, torchPython } from './harness.js';
@@ -54,7 +57,64 @@ function referenceRun(): Promise<ReferenceRun | undefined> {
   });
 }
 
-/** AutoAttack standard on 20 images at the fixture's ε: netvis vs the reference on PyTorch, alternating rounds. */
+interface CliRun {
+  seconds: number;
+  workers: number;
+  robust: number;
+  broke: Record<string, number>;
+}
+
+/**
+ * One run of `netvis robustness --attack autoattack` (the built CLI, 2 worker threads × 1 ONNX Runtime thread) on the
+ * reference's own input tensors (one .npy per image, labels from a manifest), timed as a whole process.
+ */
+function cliRun(images: Tensor, labels: number[]): Promise<CliRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'netvis-bench-autoattack-'));
+  const rows = labels.map((label, i) => {
+    const path = join(dir, `${i}.npy`);
+    const row = sliceBatch(images, i);
+    writeFileSync(path, encodeNpy(row.data, row.dims));
+    return `${path},${label}`;
+  });
+  writeFileSync(join(dir, 'images.csv'), `path,label\n${rows.join('\n')}\n`);
+  const workers = 2;
+  const args = [
+    join(ROOT, 'bin', 'netvis.js'),
+    'robustness',
+    join(dir, 'images.csv'),
+    '--attack',
+    'autoattack',
+    '--eps',
+    `${EPS}`,
+    '--workers',
+    `${workers}`,
+    '--threads',
+    '1',
+    '--quiet',
+    '--json',
+    '-o',
+    join(dir, 'curve.png'),
+  ];
+  const t0 = performance.now();
+  return new Promise<CliRun>((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`netvis robustness exited with ${code}`));
+      const json = JSON.parse(out) as { accuracy: number[]; broke: { attack: string; broke: number }[] };
+      resolve({
+        seconds: (performance.now() - t0) / 1000,
+        workers,
+        robust: Math.round(json.accuracy.at(-1)! * labels.length),
+        broke: Object.fromEntries(json.broke.map((b) => [b.attack, b.broke])),
+      });
+    });
+  }).finally(() => rmSync(dir, { recursive: true, force: true }));
+}
+
+/** AutoAttack standard on 20 images at the fixture's ε: netvis (in process, and its CLI on 2 workers) vs the reference on PyTorch, taking turns. */
 export async function run(): Promise<Record<string, unknown>> {
   const meta = referenceMeta();
   const images = sliceBatch(readNpy(join(REFERENCE, 'inputs.npy')), 0, IMAGES);
@@ -67,6 +127,8 @@ export async function run(): Promise<Record<string, unknown>> {
     stageSeconds: Record<string, number>;
   }[] = [];
   const reference: ReferenceRun[] = [];
+  const cli: CliRun[] = [];
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('run `npm run build` first');
   const ours = async () => {
     const t0 = performance.now();
     const r = await autoAttack(classifier, images, { eps: EPS, labels });
@@ -81,11 +143,14 @@ export async function run(): Promise<Record<string, unknown>> {
     const r = await referenceRun();
     if (r) reference.push(r);
   };
+  const parallel = async () => {
+    cli.push(await cliRun(images, labels));
+  };
   try {
     for (let round = 0; round < ROUNDS; round++) {
       progress(`autoattack: standard, ${IMAGES} images, ε ${EPS}/255, round ${round + 1} of ${ROUNDS}`);
       // Who goes first alternates, so both see the same load on the machine.
-      for (const step of round % 2 === 0 ? [ours, theirs] : [theirs, ours]) await step();
+      for (const step of round % 2 === 0 ? [ours, theirs, parallel] : [parallel, theirs, ours]) await step();
     }
   } finally {
     await classifier.dispose();
@@ -93,14 +158,23 @@ export async function run(): Promise<Record<string, unknown>> {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const ours_s = median(netvis.map((r) => r.seconds));
   const theirs_s = reference.length ? median(reference.map((r) => r.seconds)) : undefined;
+  const cli_s = median(cli.map((r) => r.seconds));
   const r = ratio(ours_s, theirs_s);
-  progress(`autoattack: netvis ${ours_s.toFixed(1)} s, reference ${theirs_s?.toFixed(1) ?? '(not run)'} s`);
+  const rCli = ratio(cli_s, theirs_s);
+  progress(
+    `autoattack: netvis ${ours_s.toFixed(1)} s, netvis robustness --workers 2 ${cli_s.toFixed(1)} s, reference ${theirs_s?.toFixed(1) ?? '(not run)'} s`,
+  );
   return {
     eps: EPS,
     images: IMAGES,
     netvis,
+    netvisCli: cli,
     reference: reference.length ? reference : 'not run: needs PyTorch and ../peers/autoattack',
     ratio: r,
-    goals: { 'autoattack_standard_n20 <= 0.5x': goal(r, 0.5) },
+    ratioCli: rCli,
+    goals: {
+      'autoattack_standard_n20 <= 0.5x': goal(r, 0.5),
+      'autoattack_standard_n20, netvis robustness --workers 2 <= 0.5x': goal(rCli, 0.5),
+    },
   };
 }

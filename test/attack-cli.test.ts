@@ -128,12 +128,17 @@ test('robustness --state: a rerun reads the journal instead of attacking again; 
     '-o',
     join(dir, 'curve.png'),
   ];
-  const first = await runCli(args('1,2'));
+  // Two worker threads: each image is a chunk of its own, journaled as it finishes.
+  const first = await runCli([...args('1,2'), '--workers', '2']);
   assert.equal(first.code, 0, first.stderr);
   const written = readFileSync(journal, 'utf8');
-  // A header with the settings, then the chunk of both images.
-  assert.equal(written.trimEnd().split('\n').length, 2);
-  const again = await runCli(args('1,2'));
+  const [header, ...lines] = written.trimEnd().split('\n');
+  assert.equal((JSON.parse(header) as { netvis: string }).netvis, 'robustness');
+  const journaled = lines.flatMap((l) => (JSON.parse(l) as { images: { image: string }[] }).images);
+  assert.equal(lines.length, 2, 'a line per chunk');
+  assert.deepEqual(journaled.map((r) => r.image).sort(), [image(0), image(1)].sort());
+  // How the work was shared out is not a setting: a run in this thread continues the same journal.
+  const again = await runCli([...args('1,2'), '--workers', '1']);
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(JSON.parse(again.stdout), JSON.parse(first.stdout));
   assert.equal(readFileSync(journal, 'utf8'), written, 'nothing attacked again, nothing appended');
@@ -147,6 +152,42 @@ test('robustness --state: a rerun reads the journal instead of attacking again; 
   assert.equal(folder.code, 2);
   assert.match(folder.stderr, /--state .*: is a folder; give a journal file's name/);
   noStack(folder.stderr);
+});
+
+test('robustness --workers 2 gives what one batch in this thread gives (random starts seeded per image)', async () => {
+  const dir = tmp();
+  const images = [0, 1, 4, 11].map(image);
+  const args = (workers: string) => [
+    'robustness',
+    ...images,
+    '--attack',
+    'pgd',
+    '--eps',
+    '0,0.5,1',
+    '--steps',
+    '3',
+    '--workers',
+    workers,
+    '--json',
+    '-o',
+    join(dir, `curve-${workers}.png`),
+  ];
+  const [one, two] = [await runCli(args('1')), await runCli(args('2'))];
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(two.code, 0, two.stderr);
+  const parsed = (stdout: string) => {
+    const json = JSON.parse(stdout) as Record<string, unknown>;
+    delete json.output;
+    return json;
+  };
+  // Four chunks of one image on two workers against one batch of four: PGD's random start, and so each
+  // adversarial image's 8-bit size, must not depend on the batch an image is in.
+  const json = parsed(one.stdout) as { images: { rounded?: { l2Pixels: number } }[] };
+  assert.ok(
+    json.images.some((r) => r.rounded),
+    'some image is broken, so its size is compared',
+  );
+  assert.deepEqual(parsed(two.stdout), json);
 });
 
 test('robustness --labels-from filename prints a non-increasing curve and plots it', async () => {

@@ -1,6 +1,6 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { decodeImage } from '../image/decode.js';
 import { resizeBilinear, centerCrop, resizeShorterSide } from '../image/resize.js';
@@ -17,12 +17,11 @@ import { bootstrapMean } from '../runner/summary.js';
 import { checkSpecs, type TaskResult } from '../runner/task.js';
 import { InterruptedError, UsageError } from './errors.js';
 import { checkUpdatedFile } from './outputs.js';
+import { poolSize, withPoolOptions, type PoolFlags } from './pool-options.js';
 import { formatDuration } from './progress.js';
 import { checkMethodOptions } from './attribute.js';
 import {
   classifierFrom,
-  MAX_THREADS,
-  positiveInt,
   printJson,
   printTable,
   withInterrupt,
@@ -140,37 +139,6 @@ async function leaderboardFiles(
   return files;
 }
 
-/** Options of a worker-thread pool (`benchmark` and `worker`): how many threads, their heap limit. */
-export interface PoolFlags {
-  workers?: number;
-  workerMemory: number;
-  threads?: number;
-}
-
-// More worker threads than this only add contention (the same bound as --threads); more heap than the machine has
-// is no limit.
-const MAX_WORKERS = MAX_THREADS;
-const MAX_HEAP_MB = Math.floor(totalmem() / 2 ** 20);
-
-/** Adds --workers and --worker-memory. */
-export function withPoolOptions(cmd: Command): Command {
-  return cmd
-    .addOption(
-      new Option(
-        '--workers <n>',
-        `worker threads, each with its own model session (default: one per core); 1 to ${MAX_WORKERS}`,
-      ).argParser(positiveInt('--workers', MAX_WORKERS)),
-    )
-    .addOption(
-      new Option(
-        '--worker-memory <MB>',
-        `JavaScript heap limit per worker thread, in MB; 1 to ${MAX_HEAP_MB}`,
-      )
-        .default(2048)
-        .argParser(positiveInt('--worker-memory', MAX_HEAP_MB)),
-    );
-}
-
 /** Checks the form of a --queue URL before any work (a usage error); the server itself is reached later. */
 export async function checkQueueUrl(url: string): Promise<void> {
   const { redisOptions } = await import('../runner/queue.js');
@@ -179,12 +147,6 @@ export async function checkQueueUrl(url: string): Promise<void> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-}
-
-/** Worker threads and ONNX Runtime threads each: as given, else one worker per core and the cores shared out. */
-export function poolSize(flags: PoolFlags): { workers: number; threads: number } {
-  const workers = flags.workers ?? availableParallelism();
-  return { workers, threads: flags.threads ?? Math.max(1, Math.floor(availableParallelism() / workers)) };
 }
 
 /** `netvis benchmark IMAGES_DIR|MANIFEST --methods … --metrics …`: attribution methods × metrics over a dataset. */
@@ -314,12 +276,17 @@ export function benchmarkCommand(): Command {
                 await runOnQueue(flags.queue, tasks, { load: loadTask, onResult, signal });
               } else {
                 const { TaskPool, runOnPool } = await import('../runner/pool.js');
-                pool = new TaskPool(
+                const local = new TaskPool(
                   { model: classifier.source, labels: flags.labels, threads },
                   workers,
                   flags.workerMemory,
                 );
-                await runOnPool(pool, tasks, { load: loadTask, onResult, signal });
+                pool = local;
+                await runOnPool(local, tasks, {
+                  run: async (t) => local.run(await loadTask(t)),
+                  onResult,
+                  signal,
+                });
               }
             } catch (err) {
               if (signal.aborted)

@@ -1,21 +1,27 @@
 import { basename } from 'node:path';
 import { Command, Option } from 'commander';
-import { loadImageBatch } from '../image/load.js';
 import type { PixelUnits } from '../methods/adversarial/attack.js';
 import type { AutoAttackVersion } from '../methods/adversarial/autoattack.js';
 import type { BudgetNorm } from '../methods/adversarial/budgeted.js';
 import {
   attackNorm,
   ROBUSTNESS_ATTACKS,
-  robustnessCurve,
   type AttackCount,
   type RobustnessAttack,
 } from '../methods/adversarial/robustness.js';
 import type { Classifier } from '../model/classifier.js';
+import {
+  runRobustnessTask,
+  type RobustnessProgress,
+  type RobustnessSettings,
+  type RobustnessTask,
+  type RobustnessTaskResult,
+} from '../runner/robustness-task.js';
 import { linePlot } from '../render/plot.js';
 import { checkRounded, fileStems } from './adversarial-files.js';
 import { withAutoAttackOptions } from './attack-options.js';
-import { UsageError } from './errors.js';
+import { poolSize, withPoolOptions, type PoolFlags } from './pool-options.js';
+import { InterruptedError, UsageError } from './errors.js';
 import { imageInputs, wnidOf, type ImageInput } from './image-inputs.js';
 import {
   appendChunk,
@@ -39,7 +45,7 @@ import {
   type ProgressFlags,
 } from './shared.js';
 
-interface RobustnessFlags extends ModelFlags, ProgressFlags {
+interface RobustnessFlags extends ModelFlags, ProgressFlags, PoolFlags {
   attack: RobustnessAttack;
   eps: number[];
   units: PixelUnits;
@@ -102,61 +108,67 @@ function labelsOf(
 export function robustnessCommand(): Command {
   return withProgressOption(
     withModelOptions(
-      withAutoAttackOptions(
-        new Command('robustness')
-          .description(
-            'robust accuracy over images (files, folders or a .csv/.jsonl manifest) against an attack at each budget ε, as RobustBench reports it, plotted',
-          )
-          .argument(
-            '<inputs...>',
-            'JPEG, PNG or WebP files, folders of them, or manifests (.csv or .jsonl: path, label)',
-          )
-          .addOption(new Option('--attack <name>', 'attack').choices([...ROBUSTNESS_ATTACKS]).default('pgd'))
-          .addOption(
-            new Option(
-              '--eps <list>',
-              'budgets ε, comma-separated, in --units (L∞; L2 for pgd-l2, deepfool, cw, or with --norm l2)',
+      withPoolOptions(
+        withAutoAttackOptions(
+          new Command('robustness')
+            .description(
+              'robust accuracy over images (files, folders or a .csv/.jsonl manifest) against an attack at each budget ε, as RobustBench reports it, plotted',
             )
-              .default([0, 1, 2, 4, 8], '0,1,2,4,8')
-              .argParser(epsList),
-          )
-          .addOption(
-            new Option('--units <units>', 'units of --eps').choices(['0-255', '0-1']).default('0-255'),
-          )
-          .addOption(
-            new Option('--norm <norm>', 'norm of apgd-*, fab, square and autoattack (default linf)').choices([
-              'linf',
-              'l2',
-            ]),
-          )
-          .addOption(
-            new Option(
-              '--steps <n>',
-              'gradient steps of iterative attacks (apgd, fab: iterations)',
-            ).argParser(positiveInt('--steps')),
-          )
-          .addOption(
-            new Option('--seed <n>', 'seed of random starts and squares').default(0).argParser(seedFlag()),
-          )
-          .addOption(
-            new Option(
-              '--labels-from <source>',
-              "true labels where a manifest gives none: the model's clean 'prediction' (clean accuracy is then 100 %), or the WordNet id a 'filename' starts with (n01774750_...)",
+            .argument(
+              '<inputs...>',
+              'JPEG, PNG or WebP files, folders of them, or manifests (.csv or .jsonl: path, label)',
             )
-              .choices(['prediction', 'filename'])
-              .default('prediction'),
-          )
-          .option(
-            '--state <file.jsonl>',
-            'journal of finished images: rerunning with the same file continues where a run stopped',
-          )
-          .option(
-            '--save-adversarial <dir>',
-            'write each adversarial image (8-bit PNG, NAME.adversarial.png) and the crop it was made from (NAME.original.png), then check it again from the file',
-          )
-          .option('-o, --output <file>', 'PNG plot of accuracy against ε', 'robustness.png')
-          .option('--json', 'print the result as JSON'),
+            .addOption(
+              new Option('--attack <name>', 'attack').choices([...ROBUSTNESS_ATTACKS]).default('pgd'),
+            )
+            .addOption(
+              new Option(
+                '--eps <list>',
+                'budgets ε, comma-separated, in --units (L∞; L2 for pgd-l2, deepfool, cw, or with --norm l2)',
+              )
+                .default([0, 1, 2, 4, 8], '0,1,2,4,8')
+                .argParser(epsList),
+            )
+            .addOption(
+              new Option('--units <units>', 'units of --eps').choices(['0-255', '0-1']).default('0-255'),
+            )
+            .addOption(
+              new Option(
+                '--norm <norm>',
+                'norm of apgd-*, fab, square and autoattack (default linf)',
+              ).choices(['linf', 'l2']),
+            )
+            .addOption(
+              new Option(
+                '--steps <n>',
+                'gradient steps of iterative attacks (apgd, fab: iterations)',
+              ).argParser(positiveInt('--steps')),
+            )
+            .addOption(
+              new Option('--seed <n>', 'seed of random starts and squares').default(0).argParser(seedFlag()),
+            )
+            .addOption(
+              new Option(
+                '--labels-from <source>',
+                "true labels where a manifest gives none: the model's clean 'prediction' (clean accuracy is then 100 %), or the WordNet id a 'filename' starts with (n01774750_...)",
+              )
+                .choices(['prediction', 'filename'])
+                .default('prediction'),
+            )
+            .option(
+              '--state <file.jsonl>',
+              'journal of finished images: rerunning with the same file continues where a run stopped',
+            )
+            .option(
+              '--save-adversarial <dir>',
+              'write each adversarial image (8-bit PNG, NAME.adversarial.png) and the crop it was made from (NAME.original.png), then check it again from the file',
+            )
+            .option('-o, --output <file>', 'PNG plot of accuracy against ε', 'robustness.png')
+            .option('--json', 'print the result as JSON'),
+        ),
+        'worker threads, each with its own model session, attacking chunks of the images side by side (default: one per core; 1 runs in this thread)',
       ),
+      'ONNX Runtime threads per session (default: the cores shared out among the workers)',
     ),
   ).action(async (args: string[], flags: RobustnessFlags) => {
     const inputs = await imageInputs(args);
@@ -175,7 +187,9 @@ export function robustnessCommand(): Command {
       [{ flag: '-o', path: flags.output, format: 'png' }],
       flags.saveAdversarial ? { flag: '--save-adversarial', path: flags.saveAdversarial } : undefined,
     );
-    const classifier = await classifierFrom(flags);
+    const { workers, threads } = poolSize(flags);
+    // With workers, this thread only reads labels and checks the rounded examples.
+    const classifier = await classifierFrom({ ...flags, threads: workers === 1 ? threads : 1 });
     try {
       const labels = labelsOf(classifier, inputs, flags.labelsFrom);
       if (labels.some((l) => l === undefined) && labels.some((l) => l !== undefined))
@@ -183,7 +197,19 @@ export function robustnessCommand(): Command {
           'the manifest labels some images and not others: label every image, or use --labels-from filename',
         );
       const eps = [...new Set(flags.eps)].sort((a, b) => a - b);
-      const settings = {
+      const settings: RobustnessSettings = {
+        attack: flags.attack,
+        eps,
+        units: flags.units,
+        norm: flags.norm,
+        version: flags.autoattackVersion,
+        steps: flags.steps,
+        targetClasses: flags.targetClasses,
+        queries: flags.queries,
+        seed: flags.seed,
+      };
+      // What the journal must match: results depend on these, not on how the work is shared out.
+      const journalSettings = {
         model: flags.model ?? 'squeezenet1_1',
         attack: flags.attack,
         eps,
@@ -197,70 +223,104 @@ export function robustnessCommand(): Command {
         labelsFrom: flags.labelsFrom,
       };
       const hashes = await Promise.all(inputs.map((i) => fileHash(i.path)));
-      const chunks: ChunkRecord[] = flags.state ? await openJournal(flags.state, settings) : [];
+      const chunks: ChunkRecord[] = flags.state ? await openJournal(flags.state, journalSettings) : [];
       const done = new Map(
         chunks.flatMap((c) => c.images.map((r) => [`${r.image}\0${r.sha256}`, r] as const)),
       );
       const todo = inputs.flatMap((_, i) => (done.has(`${inputs[i].path}\0${hashes[i]}`) ? [] : [i]));
       const names = fileStems(inputs.map((i) => i.path));
-      const bar = progressBar(inputs.length, `robustness ${flags.attack}`, flags);
-      bar.update(inputs.length - todo.length);
+      const bar = progressBar(inputs.length, `robustness ${flags.attack}`, flags, { unit: 'images' });
+      let finished = inputs.length - todo.length;
+      bar.update(finished);
+      // The attacks' progress in each chunk running, shown beside the images done (at most once a second).
+      const running = new Map<number, RobustnessProgress>();
       let lastInfo = 0;
-      await withInterrupt(async (signal) => {
-        for (let start = 0; start < todo.length; start += CHUNK) {
-          const rows = todo.slice(start, start + CHUNK);
-          const { tensor, crops } = await loadImageBatch(
-            rows.map((i) => inputs[i].path),
-            classifier.preprocessing,
-          );
-          const given = rows.map((i) => labels[i]);
-          const curve = await robustnessCurve(classifier, tensor, {
-            attack: flags.attack,
-            eps,
-            units: flags.units,
-            norm: flags.norm,
-            version: flags.autoattackVersion,
-            steps: flags.steps,
-            targetClasses: flags.targetClasses,
-            queries: flags.queries,
-            seed: flags.seed,
-            labels: given.every((l) => l !== undefined) ? (given as number[]) : undefined,
-            signal,
-            onStep: (_, __, progress) => {
-              if (!progress || Date.now() - lastInfo < 1000) return;
-              lastInfo = Date.now();
-              bar.update(
-                inputs.length - todo.length + start,
-                `${progress.attack} ${progress.done}/${progress.total}`,
-              );
-            },
+      const onProgress = (start: number) => (p: RobustnessProgress) => {
+        running.set(start, p);
+        if (Date.now() - lastInfo < 1000) return;
+        lastInfo = Date.now();
+        bar.update(
+          finished,
+          [...running.values()].map((r) => `${r.attack} ${r.done}/${r.total}`).join(' · '),
+        );
+      };
+      // Several workers get smaller chunks, so the images an attack cannot break (the slow ones) are shared out.
+      const size =
+        workers === 1 ? CHUNK : Math.max(1, Math.min(CHUNK, Math.ceil(todo.length / (4 * workers))));
+      const starts = Array.from({ length: Math.ceil(todo.length / size) }, (_, k) => k * size);
+      const taskOf = (start: number): Omit<RobustnessTask, 'port'> => {
+        const rows = todo.slice(start, start + size);
+        const given = rows.map((i) => labels[i]);
+        return {
+          kind: 'robustness',
+          paths: rows.map((i) => inputs[i].path),
+          ...(given.every((l) => l !== undefined) && { labels: given as number[] }),
+          settings,
+        };
+      };
+      const onResult = async (start: number, result: RobustnessTaskResult) => {
+        const { curve, crops } = result;
+        const rows = todo.slice(start, start + size);
+        const images: ImageRecord[] = [];
+        for (const [k, i] of rows.entries()) {
+          const example = curve.examples[k];
+          images.push({
+            image: inputs[i].path,
+            sha256: hashes[i],
+            label: curve.labels[k],
+            clean: curve.brokenAt[k] !== 0,
+            brokenAt: curve.brokenAt[k],
+            brokenBy: curve.brokenBy[k],
+            ...(example && {
+              rounded: await checkRounded(
+                classifier,
+                example,
+                crops[k],
+                curve.labels[k],
+                flags.saveAdversarial,
+                names[i],
+              ),
+            }),
           });
-          const images: ImageRecord[] = [];
-          for (const [k, i] of rows.entries()) {
-            const example = curve.examples[k];
-            images.push({
-              image: inputs[i].path,
-              sha256: hashes[i],
-              label: curve.labels[k],
-              clean: curve.brokenAt[k] !== 0,
-              brokenAt: curve.brokenAt[k],
-              brokenBy: curve.brokenBy[k],
-              ...(example && {
-                rounded: await checkRounded(
-                  classifier,
-                  example,
-                  crops[k],
-                  curve.labels[k],
-                  flags.saveAdversarial,
-                  names[i],
-                ),
-              }),
-            });
+        }
+        const chunk = { images, counts: curve.counts };
+        chunks.push(chunk);
+        if (flags.state) await appendChunk(flags.state, chunk);
+        running.delete(start);
+        finished += rows.length;
+        bar.update(finished);
+      };
+      await withInterrupt(async (signal) => {
+        try {
+          if (workers === 1) {
+            for (const start of starts)
+              await onResult(
+                start,
+                await runRobustnessTask(classifier, taskOf(start), signal, onProgress(start)),
+              );
+            return;
           }
-          const chunk = { images, counts: curve.counts };
-          chunks.push(chunk);
-          if (flags.state) await appendChunk(flags.state, chunk);
-          bar.update(inputs.length - todo.length + start + rows.length);
+          const { TaskPool, runOnPool } = await import('../runner/pool.js');
+          const pool = new TaskPool(
+            { model: classifier.source, labels: flags.labels, output: flags.logits, threads },
+            workers,
+            flags.workerMemory,
+          );
+          try {
+            await runOnPool(pool, starts, {
+              run: (start) => pool.runRobustness(taskOf(start), onProgress(start)),
+              onResult,
+              signal,
+            });
+          } finally {
+            await pool.destroy();
+          }
+        } catch (err) {
+          if (signal.aborted && flags.state)
+            throw new InterruptedError(
+              `${finished} of ${inputs.length} images are in ${flags.state}: run the same command again to continue`,
+            );
+          throw err;
         }
       }).finally(() => bar.stop());
       await report(classifier, inputs, chunks, hashes, eps, norm, flags, outputs);

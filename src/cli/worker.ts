@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
-import { checkQueueUrl, poolSize, withPoolOptions, type PoolFlags } from './benchmark.js';
+import { checkQueueUrl } from './benchmark.js';
+import { poolSize, withPoolOptions, type PoolFlags } from './pool-options.js';
 import { InterruptedError } from './errors.js';
 import { classifierFrom, positiveInt, withModelOptions, type ModelFlags } from './shared.js';
 

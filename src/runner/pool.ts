@@ -1,6 +1,7 @@
+import { MessageChannel, type MessagePort as NodeMessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { TaskError } from './errors.js';
-import type { PlannedTask } from './plan.js';
+import type { RobustnessProgress, RobustnessTask, RobustnessTaskResult } from './robustness-task.js';
 import type { Task, TaskResult } from './task.js';
 
 /** What every worker thread of a pool loads. */
@@ -8,15 +9,21 @@ export interface PoolConfig {
   /** Model name or path, as `loadClassifier` takes it. */
   model: string;
   labels?: string;
+  /** The tensor holding the class scores, when the graph's own guess is not wanted (`--logits`). */
+  output?: string;
   /** Intra-op threads of each worker's ONNX Runtime sessions. */
   threads: number;
   /** One Int32 set to 1 by `interrupt()`: running tasks stop at their next model run. */
   stop: SharedArrayBuffer;
 }
 
+/** What a worker thread runs: a benchmark task (methods × metrics) or a chunk of a robustness run. */
+export type PoolJob = Task | RobustnessTask;
+
 /** A worker's answer: the result, or the error it threw (name, message and stack). */
 export type WorkerReply =
-  { result: TaskResult; threadId: number } | { error: { name: string; message: string; stack?: string } };
+  | { result: TaskResult | RobustnessTaskResult; threadId: number }
+  | { error: { name: string; message: string; stack?: string } };
 
 // Errors of bad input (not bugs) by class name, as they cross the thread boundary.
 const INPUT_ERRORS = new Set([
@@ -65,13 +72,39 @@ export class TaskPool {
   }
 
   /**
-   * Runs a task on the next free worker; rejects with an AbortError once `interrupt()` is called, with a TaskError
-   * when the worker ran out of its heap.
+   * Runs a benchmark task on the next free worker; rejects with an AbortError once `interrupt()` is called, with a
+   * TaskError when the task's input is bad or the worker ran out of its heap.
    */
   async run(task: Task): Promise<TaskResult> {
+    return (await this.call(task)) as TaskResult;
+  }
+
+  /**
+   * Runs a chunk of a robustness run on the next free worker, passing the attacks' progress to `onProgress` as it
+   * comes; rejects as `run` does.
+   */
+  async runRobustness(
+    task: Omit<RobustnessTask, 'port'>,
+    onProgress?: (progress: RobustnessProgress) => void,
+  ): Promise<RobustnessTaskResult> {
+    const { port1, port2 } = new MessageChannel();
+    port1.on('message', (p: RobustnessProgress) => onProgress?.(p));
+    try {
+      // Node's MessagePort is what crosses to the worker; the DOM type only names it in the task's interface.
+      const port = port2 as unknown as MessagePort;
+      return (await this.call({ ...task, port }, [port2])) as RobustnessTaskResult;
+    } finally {
+      port1.close();
+    }
+  }
+
+  private async call(
+    job: PoolJob,
+    transferList: NodeMessagePort[] = [],
+  ): Promise<TaskResult | RobustnessTaskResult> {
     let reply: WorkerReply;
     try {
-      reply = (await this.pool.run(task)) as WorkerReply;
+      reply = (await this.pool.run(job, { transferList })) as WorkerReply;
     } catch (err) {
       // Not a bug but a limit the user set (or a model too big for it): say which.
       if ((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY')
@@ -110,31 +143,31 @@ export class TaskPool {
   }
 }
 
-/** How `runOnPool` reads tasks and stores results. */
-export interface PoolRunOptions {
-  /** Reads a planned task's files (just before it runs, so only the tasks in flight are in memory). */
-  load: (planned: PlannedTask) => Promise<Task>;
-  /** Stores a finished task. */
-  onResult: (planned: PlannedTask, result: TaskResult) => Promise<void>;
+/** How `runOnPool` runs its items and stores results. */
+export interface PoolRunOptions<P, R> {
+  /** Runs one item on the pool (reading its files just before, so only the items in flight are in memory). */
+  run: (item: P) => Promise<R>;
+  /** Stores a finished item's result. */
+  onResult: (item: P, result: R) => Promise<void>;
   signal?: AbortSignal;
 }
 
 /**
- * Runs `tasks` on the pool, one per worker at a time, handing each result to `onResult` as it finishes. On abort or a
- * failed task, the tasks running elsewhere are interrupted and awaited (so the pool can be destroyed safely), then
+ * Runs `items` on the pool, one per worker at a time, handing each result to `onResult` as it finishes. On abort or a
+ * failed item, the items running elsewhere are interrupted and awaited (so the pool can be destroyed safely), then
  * the abort reason or the first error is thrown.
  */
-export async function runOnPool(pool: TaskPool, tasks: PlannedTask[], opts: PoolRunOptions): Promise<void> {
-  const queue = [...tasks];
+export async function runOnPool<P, R>(pool: TaskPool, items: P[], opts: PoolRunOptions<P, R>): Promise<void> {
+  const queue = [...items];
   const stop = () => pool.interrupt();
   opts.signal?.addEventListener('abort', stop);
   try {
     const loops = await Promise.allSettled(
-      Array.from({ length: Math.min(pool.workers, tasks.length) }, async () => {
+      Array.from({ length: Math.min(pool.workers, items.length) }, async () => {
         try {
-          for (let t = queue.shift(); t; t = queue.shift()) {
+          for (let t = queue.shift(); t !== undefined; t = queue.shift()) {
             opts.signal?.throwIfAborted();
-            await opts.onResult(t, await pool.run(await opts.load(t)));
+            await opts.onResult(t, await opts.run(t));
           }
         } catch (err) {
           stop();

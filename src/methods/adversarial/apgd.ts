@@ -3,10 +3,10 @@ import type { Classifier } from '../../model/classifier.js';
 import { randomNodes } from '../../onnx/random-nodes.js';
 import { l2Norm, type Tensor } from '../../tensor.js';
 import { argmaxRows, type ClassRef } from '../common.js';
-import { Random } from '../random.js';
+import { jobSeed, Random } from '../random.js';
 import { toPixelGradient, type AttackResult, type AttackRunOptions, type PixelUnits } from './attack.js';
 import type { BudgetNorm } from './budgeted.js';
-import { attackUntilBroken, budgetOf, jobSeed, type BreakContext, type Job } from './jobs.js';
+import { attackUntilBroken, budgetOf, type BreakContext, type Job } from './jobs.js';
 
 /** Options of APGD. */
 export interface ApgdOptions extends AttackRunOptions {

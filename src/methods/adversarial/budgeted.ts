@@ -4,7 +4,7 @@
 import type { Classifier } from '../../model/classifier.js';
 import { l2Norm, type Tensor } from '../../tensor.js';
 import { argmaxRows, checkImageBatch } from '../common.js';
-import { Random } from '../random.js';
+import { jobSeed, Random } from '../random.js';
 import {
   attackResults,
   eightBitPixels,
@@ -125,7 +125,6 @@ export async function budgetedAttack(
   const { batchSize = 8, onStep, signal } = options;
   const n = images.dims[0];
   const slices = Math.ceil(n / batchSize);
-  const rng = new Random(options.seed ?? 0);
   const p = classifier.preprocessing;
   let done = 0;
   return inSlices(images, batchSize, async (slice, start) => {
@@ -145,6 +144,8 @@ export async function budgetedAttack(
     };
     if (randomStart) {
       for (const i of rows) {
+        // Each image's start comes from its own pixels and the seed, so it does not depend on the batch it is in.
+        const rng = new Random(jobSeed(options.seed ?? 0, row(u0, i), 0));
         const d = row(u, i);
         if (norm === 'linf') for (let j = 0; j < per; j++) d[j] += (2 * rng.next() - 1) * eps;
         else {

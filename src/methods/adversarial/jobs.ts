@@ -91,16 +91,6 @@ export async function runJobs<R, J extends Job<R>>(
   }
 }
 
-/** A seed for one image's random draws, from the run's seed, the image's pixels and the job's number: the same image gets the same draws whatever batch it is in. */
-export function jobSeed(seed: number, pixels: Float32Array, job: number): number {
-  // FNV-1a over the 8-bit pixel values, then the seed and the job number.
-  let h = 0x811c9dc5;
-  const mix = (v: number) => (h = Math.imul(h ^ (v & 0xff), 0x01000193));
-  for (let i = 0; i < pixels.length; i++) mix(pixels[i]);
-  for (const v of [seed, seed >>> 8, seed >>> 16, seed >>> 24, job, job >>> 8]) mix(v);
-  return h >>> 0;
-}
-
 /** What the jobs of an attack that works until each image breaks are made from. */
 export interface BreakContext {
   /** The images' 8-bit pixel values (N×3×H×W, CHW). */

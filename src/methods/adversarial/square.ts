@@ -1,10 +1,10 @@
 import type { Classifier } from '../../model/classifier.js';
 import type { Tensor } from '../../tensor.js';
 import type { ClassRef } from '../common.js';
-import { Random } from '../random.js';
+import { jobSeed, Random } from '../random.js';
 import { type AttackResult, type AttackRunOptions, type PixelUnits } from './attack.js';
 import type { BudgetNorm } from './budgeted.js';
-import { attackUntilBroken, budgetOf, jobSeed, type BreakContext, type Job } from './jobs.js';
+import { attackUntilBroken, budgetOf, type BreakContext, type Job } from './jobs.js';
 
 /** Options of the Square attack. */
 export interface SquareOptions extends AttackRunOptions {
