@@ -1,5 +1,9 @@
 import type { BudgetNorm } from './budgeted.js';
 
+// Working arrays of the projection, kept between calls (FAB projects twice per step, 150 528 values for 224×224).
+let scratchA = new Float64Array(0);
+let scratchB = new Float64Array(0);
+
 /**
  * The smallest change `d` (in L∞ or L2) that moves the point `t` (pixel values in [0, 255]) onto the hyperplane
  * w·(t + d) = w·t + c while keeping t + d in [0, 255]: FAB's projection (Croce & Hein 2020, "Minimally distorted
@@ -19,20 +23,28 @@ export function projectOntoHyperplane(
   if (c === 0 || !Number.isFinite(c)) return d;
   const sign = Math.sign(c);
   const target = Math.abs(c);
-  // In λ: coordinate i contributes a_i·min(λ, b_i), with a_i = |w_i|·v_i and b_i = m_i / v_i.
-  const a = new Float64Array(n);
-  const b = new Float64Array(n);
+  const linf = norm === 'linf';
+  // In λ: coordinate i contributes a_i·min(λ, b_i), with a_i = |w_i|·v_i and b_i = m_i / v_i (0 where w_i = 0).
+  if (scratchA.length < n) [scratchA, scratchB] = [new Float64Array(n), new Float64Array(n)];
+  const a = scratchA;
+  const b = scratchB;
   let total = 0;
   let reach = 0;
+  // Each coordinate's direction s_i = sign(sign·w_i) (0 where w_i = 0) is computed as arithmetic rather than with a
+  // branch: the signs of a gradient are close to random, and a mispredicted branch per value tripled these loops' time.
   for (let i = 0; i < n; i++) {
     const wi = w[i];
-    if (wi === 0) continue;
-    const room = sign * wi > 0 ? 255 - t[i] : t[i];
-    const v = norm === 'linf' ? 1 : Math.abs(wi);
-    a[i] = Math.abs(wi) * v;
-    b[i] = room / v;
-    total += a[i];
-    reach += a[i] * b[i];
+    const x = sign * wi;
+    // 255 − t_i going up, t_i going down (both exact in float64).
+    const room = 127.5 + (127.5 - t[i]) * (Number(x > 0) - Number(x < 0));
+    const abs = Math.abs(wi);
+    const v = linf ? 1 : abs;
+    const ai = abs * v;
+    const bi = wi === 0 ? 0 : room / v;
+    a[i] = ai;
+    b[i] = bi;
+    total += ai;
+    reach += ai * bi;
   }
   let lambda: number;
   if (reach <= target) lambda = Infinity;
@@ -42,19 +54,21 @@ export function projectOntoHyperplane(
       let value = 0;
       let slope = 0;
       for (let i = 0; i < n; i++) {
-        if (b[i] > lambda) {
-          value += a[i] * lambda;
-          slope += a[i];
-        } else value += a[i] * b[i];
+        const ai = a[i];
+        const bi = b[i];
+        if (bi > lambda) {
+          value += ai * lambda;
+          slope += ai;
+        } else value += ai * bi;
       }
       if (value >= target * (1 - 1e-12) || slope === 0) break;
       lambda += (target - value) / slope;
     }
   }
+  // Where w_i = 0, s_i = 0 and b_i = 0, so d_i stays 0.
   for (let i = 0; i < n; i++) {
-    if (a[i] === 0) continue;
-    const v = norm === 'linf' ? 1 : Math.abs(w[i]);
-    d[i] = Math.sign(sign * w[i]) * v * Math.min(lambda, b[i]);
+    const x = sign * w[i];
+    d[i] = (Number(x > 0) - Number(x < 0)) * (linf ? 1 : Math.abs(w[i])) * Math.min(lambda, b[i]);
   }
   return d;
 }

@@ -57,6 +57,18 @@ function normOf(d: Float32Array, norm: BudgetNorm): number {
   return norm === 'linf' ? m : Math.sqrt(s);
 }
 
+/** ‖x − y‖∞ or ‖x − y‖₂, the differences taken in float32 (as a Float32Array of them would hold). */
+function distance(x: Float32Array, y: Float32Array, norm: BudgetNorm): number {
+  let m = 0;
+  let s = 0;
+  for (let j = 0; j < x.length; j++) {
+    const v = Math.fround(x[j] - y[j]);
+    m = Math.max(m, Math.abs(v));
+    s += v * v;
+  }
+  return norm === 'linf' ? m : Math.sqrt(s);
+}
+
 /**
  * One targeted FAB run on one image, in 0-255 pixel values: linearise the margin z_t − z_y at the current point,
  * project both the point and the original onto the linearised boundary (within [0, 255]), step to a mix of the two
@@ -85,20 +97,17 @@ class FabJob implements Job<MarginOutputs> {
 
   update({ logits, grad }: MarginOutputs): boolean {
     const { u0, s } = this;
-    let x = this.point;
+    const x = this.point;
     if (this.stepped && argmaxRows({ data: logits, dims: [1, logits.length] })[0] !== this.label) {
-      if (
-        normOf(
-          x.map((v, j) => v - u0[j]),
-          s.norm,
-        ) <= s.eps
-      ) {
+      if (distance(x, u0, s.norm) <= s.eps) {
         this.found[this.image] = x;
         return true;
       }
       if (this.steps === s.iterations) return true;
       // The gradient here is not needed: the next step starts from the point scaled back.
-      this.point = u0.map((v, j) => v + s.beta * (x[j] - v));
+      const back = new Float32Array(u0.length);
+      for (let j = 0; j < back.length; j++) back[j] = u0[j] + s.beta * (x[j] - u0[j]);
+      this.point = back;
       this.stepped = false;
       return false;
     }
@@ -116,8 +125,10 @@ class FabJob implements Job<MarginOutputs> {
     const a1 = Math.max(normOf(d1, s.norm), 1e-8);
     const a2 = Math.max(normOf(d2, s.norm), 1e-8);
     const alpha = Math.min(Math.max(a1 / (a1 + a2), 0), s.alphaMax);
-    x = x.map((v, j) => clamp255((v + s.eta * d1[j]) * (1 - alpha) + (u0[j] + s.eta * d2[j]) * alpha));
-    this.point = x;
+    const next = new Float32Array(x.length);
+    for (let j = 0; j < next.length; j++)
+      next[j] = clamp255((x[j] + s.eta * d1[j]) * (1 - alpha) + (u0[j] + s.eta * d2[j]) * alpha);
+    this.point = next;
     this.stepped = true;
     this.steps++;
     return false;
