@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -136,4 +136,18 @@ test('robustness: bad flags are one-line usage errors', async () => {
   assert.equal(run.code, 2);
   assert.match(run.stderr, /--autoattack-version applies to --attack autoattack, not pgd/);
   assert.doesNotMatch(run.stderr, /\n\s+at /);
+});
+
+test('robustness: a corrupt file among good ones fails before any attack, naming it; nothing is written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'netvis-robustness-bad-'));
+  const bad = join(dir, 'cut.JPEG');
+  // The first 2000 bytes of a good JPEG: its header parses, its data ends early.
+  writeFileSync(bad, readFileSync(paths[0]).subarray(0, 2000));
+  const out = join(dir, 'curve.png');
+  const run = await runCli(['robustness', ...paths, bad, '--attack', 'pgd', '--eps', '0,1', '-o', out]);
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, /cut\.JPEG: corrupt jpeg image/);
+  assert.doesNotMatch(run.stderr, /robustness pgd:/, 'no attack started');
+  assert.doesNotMatch(run.stderr, /\n\s+at /);
+  assert.equal(existsSync(out), false);
 });

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import { Command, Option } from 'commander';
+import { readImages } from '../image/load.js';
 import type { PixelUnits } from '../methods/adversarial/attack.js';
 import type { AutoAttackVersion } from '../methods/adversarial/autoattack.js';
 import type { BudgetNorm } from '../methods/adversarial/budgeted.js';
@@ -172,6 +173,9 @@ export function robustnessCommand(): Command {
     ),
   ).action(async (args: string[], flags: RobustnessFlags) => {
     const inputs = await imageInputs(args);
+    // Every file is read once before any attack (one at a time, so a large folder is not held in memory): a bad
+    // file fails at once rather than after hours of work on the others.
+    for (const { path } of inputs) await readImages([path]);
     const norm = (() => {
       try {
         return attackNorm(flags.attack, flags.norm);
