@@ -46,23 +46,15 @@ interface MarginOutputs {
 
 const clamp255 = (x: number) => (x < 0 ? 0 : x > 255 ? 255 : x);
 
-/** ‖d‖∞ or ‖d‖₂. */
-function normOf(d: Float32Array, norm: BudgetNorm): number {
+/**
+ * ‖d − from‖∞ or ‖d − from‖₂ (`from` default zero), each difference rounded to float32 as a Float32Array of them
+ * would hold it.
+ */
+function normOf(d: Float32Array, norm: BudgetNorm, from?: Float32Array): number {
   let m = 0;
   let s = 0;
-  for (const v of d) {
-    m = Math.max(m, Math.abs(v));
-    s += v * v;
-  }
-  return norm === 'linf' ? m : Math.sqrt(s);
-}
-
-/** ‖x − y‖∞ or ‖x − y‖₂, the differences taken in float32 (as a Float32Array of them would hold). */
-function distance(x: Float32Array, y: Float32Array, norm: BudgetNorm): number {
-  let m = 0;
-  let s = 0;
-  for (let j = 0; j < x.length; j++) {
-    const v = Math.fround(x[j] - y[j]);
+  for (let j = 0; j < d.length; j++) {
+    const v = from ? Math.fround(d[j] - from[j]) : d[j];
     m = Math.max(m, Math.abs(v));
     s += v * v;
   }
@@ -99,7 +91,7 @@ class FabJob implements Job<MarginOutputs> {
     const { u0, s } = this;
     const x = this.point;
     if (this.stepped && argmaxRows({ data: logits, dims: [1, logits.length] })[0] !== this.label) {
-      if (distance(x, u0, s.norm) <= s.eps) {
+      if (normOf(x, s.norm, u0) <= s.eps) {
         this.found[this.image] = x;
         return true;
       }
