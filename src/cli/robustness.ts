@@ -173,9 +173,6 @@ export function robustnessCommand(): Command {
     ),
   ).action(async (args: string[], flags: RobustnessFlags) => {
     const inputs = await imageInputs(args);
-    // Every file is read once before any attack (one at a time, so a large folder is not held in memory): a bad
-    // file fails at once rather than after hours of work on the others.
-    for (const { path } of inputs) await readImages([path]);
     const norm = (() => {
       try {
         return attackNorm(flags.attack, flags.norm);
@@ -191,6 +188,9 @@ export function robustnessCommand(): Command {
       [{ flag: '-o', path: flags.output, format: 'png' }],
       flags.saveAdversarial ? { flag: '--save-adversarial', path: flags.saveAdversarial } : undefined,
     );
+    // Every file is read once before any attack, after the flags are checked (one at a time, so a large folder is
+    // not held in memory): a bad file fails at once rather than after hours of work on the others.
+    for (const { path } of inputs) await readImages([path]);
     const { workers, threads } = poolSize(flags);
     // With workers, this thread only reads labels and checks the rounded examples.
     const classifier = await classifierFrom({ ...flags, threads: workers === 1 ? threads : 1 });
